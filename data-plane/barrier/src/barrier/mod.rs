@@ -1,0 +1,253 @@
+//! The encryption barrier: everything the server stores passes through here and lands on disk
+//! only as AES-256-GCM ciphertext.
+//!
+//! State is a keyring behind an `RwLock<Option<Arc<_>>>`: `None` means sealed. Each operation
+//! takes the read lock just long enough to clone the `Arc`, then encrypts/decrypts and does
+//! I/O without holding any lock, so reads run in parallel and a slow disk write never blocks
+//! them. Keyring changes (initialize, rotate, restore) are serialised by a separate mutex that
+//! the data path never touches.
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use crate::{
+    entry,
+    error::BarrierError,
+    key::RootKey,
+    keyring::{KeyStatus, Keyring, KEYRING_PATH},
+    snapshot,
+    store::{Area, Store, TxOp},
+};
+
+/// Encrypting view of a [`Store`]; `Send + Sync`, share it behind an `Arc`.
+pub struct Barrier {
+    store: Store,
+    keyring: RwLock<Option<Arc<Keyring>>>,
+    /// Serialises keyring mutations so two rotations cannot both persist term N+1.
+    keyring_write: Mutex<()>,
+}
+
+impl std::fmt::Debug for Barrier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Barrier").field("sealed", &self.is_sealed()).finish_non_exhaustive()
+    }
+}
+
+fn check_path(path: &str) -> Result<(), BarrierError> {
+    if path.is_empty() {
+        return Err(BarrierError::InvalidPath(String::new()));
+    }
+    Ok(())
+}
+
+impl Barrier {
+    /// A sealed barrier over `store`.
+    pub fn new(store: Store) -> Barrier {
+        Barrier { store, keyring: RwLock::new(None), keyring_write: Mutex::new(()) }
+    }
+
+    /// The loaded keyring, or `Sealed`.
+    fn current(&self) -> Result<Arc<Keyring>, BarrierError> {
+        // A poisoned lock only means another thread panicked while swapping an `Option<Arc>`;
+        // the value itself is always consistent, so keep serving.
+        let guard = self.keyring.read().unwrap_or_else(PoisonError::into_inner);
+        guard.as_ref().map(Arc::clone).ok_or(BarrierError::Sealed)
+    }
+
+    fn set_keyring(&self, ring: Option<Arc<Keyring>>) {
+        *self.keyring.write().unwrap_or_else(PoisonError::into_inner) = ring;
+    }
+
+    fn lock_keyring_write(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.keyring_write.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a keyring has been stored (works while sealed).
+    pub fn is_initialized(&self) -> Result<bool, BarrierError> {
+        Ok(self.store.get_with(Area::Meta, KEYRING_PATH, |_| ())?.is_some())
+    }
+
+    /// Creates the keyring (term 1) and stores it encrypted under `root`. The barrier stays
+    /// sealed; call [`Barrier::unseal`] with the same key to use it.
+    pub fn initialize(&self, root: &RootKey) -> Result<(), BarrierError> {
+        let _serial = self.lock_keyring_write();
+        if self.is_initialized()? {
+            return Err(BarrierError::AlreadyInitialized);
+        }
+        let blob = Keyring::new(root).seal()?;
+        self.store.put(Area::Meta, KEYRING_PATH, &blob)?;
+        Ok(())
+    }
+
+    /// Loads the keyring with `root`. A key that does not decrypt it is
+    /// [`BarrierError::InvalidKey`]; unsealing an unsealed barrier re-checks the key.
+    pub fn unseal(&self, root: &RootKey) -> Result<(), BarrierError> {
+        let _serial = self.lock_keyring_write();
+        let blob = self.store.get(Area::Meta, KEYRING_PATH)?.ok_or(BarrierError::NotInitialized)?;
+        let ring = Keyring::unseal(root, &blob)?;
+        self.set_keyring(Some(Arc::new(ring)));
+        Ok(())
+    }
+
+    /// Forgets the keyring. Key bytes are zeroized once in-flight operations release it.
+    pub fn seal(&self) {
+        self.set_keyring(None);
+    }
+
+    /// Whether the barrier is sealed.
+    pub fn is_sealed(&self) -> bool {
+        self.keyring.read().unwrap_or_else(PoisonError::into_inner).is_none()
+    }
+
+    /// Adds a new key term, persists the keyring and makes the new term active for writes.
+    pub fn rotate(&self) -> Result<KeyStatus, BarrierError> {
+        let _serial = self.lock_keyring_write();
+        let next = self.current()?.rotated()?;
+        let blob = next.seal()?;
+        self.store.put(Area::Meta, KEYRING_PATH, &blob)?;
+        let status = next.status();
+        let mut guard = self.keyring.write().unwrap_or_else(PoisonError::into_inner);
+        // If someone sealed meanwhile, the rotation is persisted but we must not unseal.
+        if guard.is_some() {
+            *guard = Some(Arc::new(next));
+        }
+        Ok(status)
+    }
+
+    /// Term and install time of the active key.
+    pub fn key_status(&self) -> Result<KeyStatus, BarrierError> {
+        Ok(self.current()?.status())
+    }
+
+    fn decrypt(ring: &Keyring, path: &str, blob: &[u8]) -> Result<Vec<u8>, BarrierError> {
+        let corrupt = || BarrierError::Corrupt { path: path.to_owned() };
+        let term = entry::term_of(blob).ok_or_else(corrupt)?;
+        let key = ring
+            .term(term)
+            .ok_or_else(|| BarrierError::UnknownTerm { path: path.to_owned(), term })?;
+        entry::open(&key.cipher, path, blob).ok_or_else(corrupt)
+    }
+
+    fn encrypt(ring: &Keyring, path: &str, value: &[u8]) -> Result<Vec<u8>, BarrierError> {
+        let key = ring.active();
+        entry::seal(&key.cipher, key.term, path, value)
+    }
+
+    /// Decrypted value at `path`, `None` if absent.
+    pub fn get(&self, path: &str) -> Result<Option<Vec<u8>>, BarrierError> {
+        check_path(path)?;
+        let ring = self.current()?;
+        self.store
+            .get_with(Area::Sealed, path, |blob| Self::decrypt(&ring, path, blob))?
+            .transpose()
+    }
+
+    /// Encrypts `value` with the active term and stores it durably at `path`.
+    pub fn put(&self, path: &str, value: &[u8]) -> Result<(), BarrierError> {
+        check_path(path)?;
+        let ring = self.current()?;
+        let blob = Self::encrypt(&ring, path, value)?;
+        self.store.put(Area::Sealed, path, &blob)?;
+        Ok(())
+    }
+
+    /// Removes `path`; absent paths are not an error.
+    pub fn delete(&self, path: &str) -> Result<(), BarrierError> {
+        check_path(path)?;
+        self.current()?;
+        self.store.delete(Area::Sealed, path)?;
+        Ok(())
+    }
+
+    /// Immediate children of `prefix` (Vault semantics: folders end with `/`), sorted.
+    pub fn list(&self, prefix: &str) -> Result<Vec<String>, BarrierError> {
+        self.current()?;
+        Ok(self.store.list(Area::Sealed, prefix)?)
+    }
+
+    /// Removes every entry whose path starts with `prefix`, atomically.
+    pub fn delete_prefix(&self, prefix: &str) -> Result<(), BarrierError> {
+        self.current()?;
+        self.store.delete_prefix(Area::Sealed, prefix)?;
+        Ok(())
+    }
+
+    /// Applies puts and deletes atomically, in order: after a crash either all are visible or
+    /// none. Encryption happens before the write transaction opens, so the single redb writer
+    /// is held only for the B-tree updates and the fsync.
+    pub fn transaction(&self, ops: &[TxOp<'_>]) -> Result<(), BarrierError> {
+        for op in ops {
+            check_path(op.path())?;
+        }
+        let ring = self.current()?;
+        // `Some(ciphertext)` exactly for the puts, aligned with `ops`.
+        let sealed = ops
+            .iter()
+            .map(|op| match *op {
+                TxOp::Put(path, value) => Self::encrypt(&ring, path, value).map(Some),
+                TxOp::Delete(_) => Ok(None),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let physical: Vec<TxOp<'_>> = ops
+            .iter()
+            .zip(&sealed)
+            .map(|(op, blob)| match blob {
+                Some(blob) => TxOp::Put(op.path(), blob),
+                None => TxOp::Delete(op.path()),
+            })
+            .collect();
+        self.store.apply(Area::Sealed, &physical)?;
+        Ok(())
+    }
+
+    /// Writes the whole store (still encrypted; plus the plain area and the sealed keyring)
+    /// as one consistent, checksummed stream. Works sealed or unsealed: it reveals nothing that
+    /// the raw file does not.
+    pub fn snapshot(&self, out: &mut dyn std::io::Write) -> Result<(), BarrierError> {
+        snapshot::write(&self.store, out)
+    }
+
+    /// Replaces the entire store with a snapshot after verifying its checksum; on any error the
+    /// store is unchanged. The barrier is sealed afterwards: the snapshot carries its own
+    /// keyring, so unseal with the root key that was current when it was taken.
+    ///
+    /// Callers should stop other writers first: a write racing the restore may land after it,
+    /// encrypted under a keyring the snapshot does not contain.
+    pub fn restore(&self, input: &mut dyn std::io::Read) -> Result<(), BarrierError> {
+        let _serial = self.lock_keyring_write();
+        self.seal();
+        snapshot::restore(&self.store, input)
+    }
+
+    /// Plain-area value at `path` (readable while sealed; not encrypted).
+    pub fn get_plain(&self, path: &str) -> Result<Option<Vec<u8>>, BarrierError> {
+        check_path(path)?;
+        Ok(self.store.get(Area::Plain, path)?)
+    }
+
+    /// Stores `value` unencrypted at `path`; for data needed before unseal only.
+    pub fn put_plain(&self, path: &str, value: &[u8]) -> Result<(), BarrierError> {
+        check_path(path)?;
+        self.store.put(Area::Plain, path, value)?;
+        Ok(())
+    }
+
+    /// Removes a plain-area entry; absent paths are not an error.
+    pub fn delete_plain(&self, path: &str) -> Result<(), BarrierError> {
+        check_path(path)?;
+        self.store.delete(Area::Plain, path)?;
+        Ok(())
+    }
+
+    /// Immediate children of `prefix` in the plain area.
+    pub fn list_plain(&self, prefix: &str) -> Result<Vec<String>, BarrierError> {
+        Ok(self.store.list(Area::Plain, prefix)?)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+#[cfg(test)]
+mod tests;
