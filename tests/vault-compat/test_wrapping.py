@@ -1,0 +1,89 @@
+"""Response wrapping: X-Vault-Wrap-TTL on any request (hvac's wrap_ttl), sys/wrapping/wrap,
+unwrap (single use, both as body token and as X-Vault-Token), lookup, rewrap and wrap-TTL expiry.
+"""
+
+import hvac
+import pytest
+
+from harness.poll import wait_until
+
+
+def test_wrapped_token_create_and_unwrap(dev_server, client):
+    resp = client.auth.token.create(policies=["default"], ttl="10m", wrap_ttl="60s")
+    assert resp["auth"] is None
+    assert resp["data"] is None
+    info = resp["wrap_info"]
+    assert info["ttl"] == 60
+    assert info["token"] and info["accessor"]
+    assert info["creation_path"] == "auth/token/create"
+    assert info["creation_time"]
+
+    inner = client.sys.unwrap(token=info["token"])
+    token = inner["auth"]["client_token"]
+    assert dev_server.client(token=token).auth.token.lookup_self()["data"]["policies"] == ["default"]
+
+    # Single use.
+    with pytest.raises(hvac.exceptions.InvalidRequest) as err:
+        client.sys.unwrap(token=info["token"])
+    assert "wrapping token is not valid or does not exist" in err.value.errors[0]
+
+
+def test_wrap_arbitrary_data_and_unwrap_with_wrapping_token_as_auth(dev_server, client):
+    resp = client.sys.wrap(payload={"db": "pass", "n": 3}, ttl=120)
+    info = resp["wrap_info"]
+    assert info["ttl"] == 120
+    assert info["creation_path"] == "sys/wrapping/wrap"
+
+    # Unwrap presenting the wrapping token itself as X-Vault-Token, no body token.
+    unwrapped = dev_server.client(token=info["token"]).sys.unwrap()
+    assert unwrapped["data"] == {"db": "pass", "n": 3}
+
+
+def test_wrapped_kv_read(client, kv1_mount):
+    client.secrets.kv.v1.create_or_update_secret("w", {"api_key": "abc123"}, mount_point=kv1_mount)
+    resp = client.read(f"{kv1_mount}/w", wrap_ttl="30s")
+    assert resp["data"] is None
+    assert resp["wrap_info"]["creation_path"] == f"{kv1_mount}/w"
+    assert "abc123" not in str(resp)
+    assert client.sys.unwrap(token=resp["wrap_info"]["token"])["data"] == {"api_key": "abc123"}
+
+
+def test_lookup_wrapping_token(dev_server, client):
+    info = client.sys.wrap(payload={"a": "b"}, ttl=90)["wrap_info"]
+    looked = dev_server.client(token="").adapter.post("/v1/sys/wrapping/lookup", json={"token": info["token"]})
+    data = looked["data"]
+    assert data["creation_path"] == "sys/wrapping/wrap"
+    assert data["creation_ttl"] == 90
+    assert data["creation_time"]
+    # Lookup does not consume the token.
+    assert client.sys.unwrap(token=info["token"])["data"] == {"a": "b"}
+
+
+def test_rewrap_invalidates_old_token(client):
+    old = client.sys.wrap(payload={"k": "v"}, ttl=300)["wrap_info"]["token"]
+    new = client.adapter.post("/v1/sys/wrapping/rewrap", json={"token": old})["wrap_info"]
+    assert new["token"] != old
+    assert new["ttl"] == 300
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        client.sys.unwrap(token=old)
+    assert client.sys.unwrap(token=new["token"])["data"] == {"k": "v"}
+
+
+def test_wrapping_token_expires(client):
+    token = client.sys.wrap(payload={"k": "v"}, ttl=1)["wrap_info"]["token"]
+
+    def expired():
+        try:
+            client.adapter.post("/v1/sys/wrapping/lookup", json={"token": token})
+        except hvac.exceptions.InvalidRequest:
+            return True
+        return False
+
+    wait_until(expired, timeout=15, interval=0.2, what="wrapping token expiry")
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        client.sys.unwrap(token=token)
+
+
+def test_unwrap_bogus_token(client):
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        client.sys.unwrap(token="hvs.definitely-not-a-wrapping-token")
