@@ -207,15 +207,21 @@ impl Barrier {
     }
 
     /// Replaces the entire store with a snapshot after verifying its checksum; on any error the
-    /// store is unchanged. The barrier is sealed afterwards: the snapshot carries its own
+    /// store and the seal state are unchanged. After success the barrier is sealed: the snapshot carries its own
     /// keyring, so unseal with the root key that was current when it was taken.
     ///
     /// Callers should stop other writers first: a write racing the restore may land after it,
     /// encrypted under a keyring the snapshot does not contain.
     pub fn restore(&self, input: &mut dyn std::io::Read) -> Result<(), BarrierError> {
         let _serial = self.lock_keyring_write();
-        self.seal();
-        snapshot::restore(&self.store, input)
+        // Seal for the duration so no request runs against a half-replaced store; a rejected
+        // snapshot changed nothing, so the old keyring (if any) comes back.
+        let previous = self.keyring.write().unwrap_or_else(PoisonError::into_inner).take();
+        let result = snapshot::restore(&self.store, input);
+        if result.is_err() {
+            self.set_keyring(previous);
+        }
+        result
     }
 
     /// Plain-area value at `path` (readable while sealed; not encrypted).

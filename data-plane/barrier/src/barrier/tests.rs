@@ -308,6 +308,8 @@ fn corrupted_snapshots_are_rejected_and_leave_store_untouched() {
     bad_sum[last] ^= 1;
     assert!(matches!(restore(&bad_sum), BarrierError::Snapshot(SnapshotError::ChecksumMismatch)));
 
+    assert!(!dst.is_sealed(), "a rejected restore keeps the barrier unsealed");
+    dst.seal();
     dst.unseal(&dst_root).unwrap();
     assert_eq!(dst.get("precious").unwrap().as_deref(), Some(&b"keep me"[..]));
     assert_eq!(dst.list("").unwrap(), ["precious"]);
