@@ -1,0 +1,207 @@
+//! Typed configuration tree.
+//!
+//! Sources, later ones win: built-in defaults, an optional TOML file, then environment variables
+//! prefixed `COFFER_` with `__` separating nesting levels (`COFFER_DATABASE__URL`). Secrets are
+//! held in [`SecretString`] so they never show up in `Debug` output or logs.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Configuration could not be read or did not match the expected shape.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(Box<figment::Error>),
+}
+
+/// Root of the configuration tree.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    #[serde(default)]
+    pub auth: AuthSettings,
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Address to bind; port 0 picks a free port (tests rely on this).
+    pub listen_addr: SocketAddr,
+    /// Largest accepted request body. Every JSON body in the API is small.
+    pub body_limit_bytes: usize,
+    /// Mark the session cookie `Secure`. Enable whenever the API is reached over TLS
+    /// (TLS terminates in front of this process, so it cannot detect that itself).
+    pub secure_cookies: bool,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit_bytes: 64 * 1024,
+            secure_cookies: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Postgres URL; it may embed a password, hence secret.
+    pub url: SecretString,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    #[serde(default = "default_connect_timeout_secs")]
+    pub connect_timeout_secs: u64,
+}
+
+fn default_max_connections() -> u32 {
+    10
+}
+
+fn default_connect_timeout_secs() -> u64 {
+    5
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Lifetime of user access tokens and console sessions.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of service-principal tokens from `/oauth/token`.
+    pub service_token_ttl_secs: u64,
+    pub password_hash: PasswordHashSettings,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 3600,
+            service_token_ttl_secs: 3600,
+            password_hash: PasswordHashSettings::default(),
+        }
+    }
+}
+
+/// Argon2id cost for new password hashes. Verification reads the cost stored in each hash,
+/// so changing these only affects hashes written afterwards.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordHashSettings {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for PasswordHashSettings {
+    /// OWASP's recommended argon2id baseline (19 MiB, 2 passes, 1 lane).
+    fn default() -> Self {
+        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    pub log_format: LogFormat,
+    /// `tracing-subscriber` filter directive; `RUST_LOG` overrides it when set.
+    pub log_filter: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self { log_format: LogFormat::Text, log_filter: "info".to_owned() }
+    }
+}
+
+impl Settings {
+    /// Typed config tree: optional TOML file, then env vars `COFFER_` with `__` as the
+    /// nesting separator (e.g. `COFFER_DATABASE__URL`, `COFFER_HTTP__LISTEN_ADDR`).
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment
+            .merge(Env::prefixed("COFFER_").split("__"))
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+
+    /// Defaults for a local/test instance: listen on 127.0.0.1:0, the given database.
+    ///
+    /// Password hashing uses a deliberately cheap argon2id cost so test suites that sign up
+    /// many users stay fast; never use these settings for a deployment.
+    pub fn local(database_url: SecretString) -> Settings {
+        Settings {
+            http: HttpSettings {
+                listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                ..HttpSettings::default()
+            },
+            database: DatabaseSettings {
+                url: database_url,
+                max_connections: default_max_connections(),
+                connect_timeout_secs: default_connect_timeout_secs(),
+            },
+            auth: AuthSettings {
+                password_hash: PasswordHashSettings { memory_kib: 1024, iterations: 1, parallelism: 1 },
+                ..AuthSettings::default()
+            },
+            telemetry: TelemetrySettings::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn file_then_env_override() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "[database]\nurl = \"postgres://file\"\n[http]\nlisten_addr = \"127.0.0.1:9000\"\n",
+            )?;
+            jail.set_env("COFFER_DATABASE__URL", "postgres://env");
+            let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.database.url.expose_secret(), "postgres://env");
+            assert_eq!(s.http.listen_addr.port(), 9000);
+            assert_eq!(s.auth.access_token_ttl_secs, 3600);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn missing_database_url_is_an_error() {
+        figment::Jail::expect_with(|_jail| {
+            assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_url() {
+        let s = Settings::local(SecretString::from("postgres://user:hunter2@db/x"));
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

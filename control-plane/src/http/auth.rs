@@ -1,0 +1,94 @@
+//! Authentication extractor: bearer tokens, or the console session cookie plus CSRF checks.
+//!
+//! Browsers attach cookies automatically, so a cookie alone must not authorise a state change:
+//! unsafe methods additionally need the session's CSRF token in `x-csrf-token` and, when the
+//! browser sends `Origin`, a same-origin one. Bearer tokens are never sent implicitly and
+//! need neither.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use subtle::ConstantTimeEq as _;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::service::{hash_token, Caller, ServiceError};
+
+pub const SESSION_COOKIE: &str = "coffer_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The authenticated caller of a request.
+pub struct Authed(pub Caller);
+
+impl FromRequestParts<Arc<AppState>> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .map(str::trim)
+                .ok_or_else(ApiError::unauthenticated)?;
+            let auth = state.cp.authenticate(token).await.map_err(auth_error)?;
+            return Ok(Authed(auth.caller));
+        }
+        let token = session_cookie(parts).ok_or_else(ApiError::unauthenticated)?;
+        let auth = state.cp.authenticate(token).await.map_err(auth_error)?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            check_csrf(parts, auth.csrf_hash.as_deref())?;
+        }
+        Ok(Authed(auth.caller))
+    }
+}
+
+fn auth_error(e: ServiceError) -> ApiError {
+    match e {
+        ServiceError::Unauthenticated => ApiError::unauthenticated(),
+        other => ApiError::from(other),
+    }
+}
+
+fn session_cookie(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+fn check_csrf(parts: &Parts, expected_hash: Option<&[u8]>) -> Result<(), ApiError> {
+    let denied = || ApiError::forbidden("cookie-authenticated requests need a valid x-csrf-token header and same-origin Origin");
+    let presented = parts
+        .headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(denied)?;
+    let expected = expected_hash.ok_or_else(denied)?;
+    if !bool::from(hash_token(presented).ct_eq(expected)) {
+        return Err(denied());
+    }
+    if let Some(origin) = parts.headers.get(header::ORIGIN) {
+        let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let origin_host = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.strip_prefix("https://").or_else(|| o.strip_prefix("http://")));
+        match (origin_host, host) {
+            (Some(o), Some(h)) if o.eq_ignore_ascii_case(h) => {}
+            _ => return Err(denied()),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! HTTP API: routers per resource, extractors, the error model and the OpenAPI document.
+//!
+//! Every route is registered through `utoipa-axum`'s `routes!`, so the OpenAPI document is
+//! generated from the same handler list that serves traffic and cannot miss a route.
+
+mod auth;
+mod clusters;
+pub mod error;
+mod extract;
+mod health;
+mod members;
+mod oauth;
+mod operations;
+mod orgs;
+pub mod request_id;
+mod service_principals;
+mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::service::ControlPlane;
+
+/// Shared, immutable per-process state for handlers.
+pub struct AppState {
+    pub cp: ControlPlane,
+    /// Cancelled on shutdown so long polls return promptly.
+    pub shutdown: CancellationToken,
+    pub secure_cookies: bool,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Coffer control plane API", version = "1.0.0",
+        description = "Manage organizations, members, service principals and managed secrets clusters."),
+    components(schemas(error::ErrorBody, error::ErrorDetail)),
+    modifiers(&BearerScheme)
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+fn api() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(session::signup))
+        .routes(routes!(session::login))
+        .routes(routes!(oauth::token))
+        .routes(routes!(orgs::list_orgs))
+        .routes(routes!(orgs::get_org))
+        .routes(routes!(members::list_members, members::add_member))
+        .routes(routes!(members::update_member, members::remove_member))
+        .routes(routes!(
+            service_principals::list_service_principals,
+            service_principals::create_service_principal
+        ))
+        .routes(routes!(service_principals::delete_service_principal))
+        .routes(routes!(clusters::list_clusters, clusters::create_cluster))
+        .routes(routes!(clusters::get_cluster, clusters::update_cluster, clusters::delete_cluster))
+        .routes(routes!(operations::get_operation))
+        .routes(routes!(operations::wait_operation))
+}
+
+/// The OpenAPI 3.1 document for every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, doc) = api().split_for_parts();
+    doc
+}
+
+/// The complete application router with middleware.
+pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
+    let (router, doc) = api().split_for_parts();
+    // Rendered once: the document is static for the life of the process.
+    let doc: Arc<str> = doc.to_json().unwrap_or_default().into();
+    router
+        .route(
+            "/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = Arc::clone(&doc);
+                async move { json_text(doc) }
+            }),
+        )
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(make_span)
+                .on_request(())
+                .on_response(on_response)
+                .on_failure(()),
+        )
+        .layer(axum::middleware::from_fn(request_id::middleware))
+}
+
+fn json_text(doc: Arc<str>) -> Response {
+    let mut res = doc.to_string().into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+/// Request span: method, route template (groups requests regardless of ids) and request id. Headers and bodies are deliberately not recorded:
+/// they carry tokens, cookies and passwords.
+fn make_span(req: &Request) -> Span {
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+    let request_id = req
+        .headers()
+        .get(&request_id::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!("request", method = %req.method(), route, request_id, status = tracing::field::Empty)
+}
+
+fn on_response(res: &Response, latency: Duration, span: &Span) {
+    span.record("status", res.status().as_u16());
+    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "request finished");
+}

@@ -1,0 +1,18 @@
+//! Coffer control plane: the multi-tenant API that manages organisations, their members and
+//! service principals, and the desired state of managed secrets clusters.
+//!
+//! Layering (each folder is a boundary, dependencies only point downwards):
+//! - [`domain`]: validated newtypes and business rules, no I/O and no framework types;
+//! - [`store`]: Postgres persistence, one repository per aggregate;
+//! - [`service`]: use-cases and authorization, shared by the HTTP API and the future console;
+//! - [`http`]: axum routers, extractors, the wire error model and the OpenAPI document;
+//! - [`startup`], [`config`], [`telemetry`]: process wiring.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,43 @@
+//! Authorization: resolve the caller's role in an org and check it against an action.
+//!
+//! Non-members get `NotFound` rather than `PermissionDenied` so the API never confirms that an
+//! org (or anything in it) exists to someone outside it.
+
+use uuid::Uuid;
+
+use super::{Caller, ControlPlane, ServiceError};
+use crate::domain::{Action, Role};
+use crate::store::members;
+
+impl ControlPlane {
+    /// The caller's role in `org_id`, if the caller may perform `action` there.
+    pub(crate) async fn authorize(
+        &self,
+        caller: Caller,
+        org_id: Uuid,
+        action: Action,
+    ) -> Result<Role, ServiceError> {
+        let role = match caller {
+            Caller::ServicePrincipal { org_id: own, role, .. } if own == org_id => role,
+            Caller::ServicePrincipal { .. } => return Err(ServiceError::NotFound("organization")),
+            Caller::User { user_id } => {
+                let role = members::role_of(&self.pool, org_id, user_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound("organization"))?;
+                Role::parse(&role).map_err(|e| ServiceError::Internal(e.0))?
+            }
+        };
+        require(role, action)?;
+        Ok(role)
+    }
+}
+
+pub(crate) fn require(role: Role, action: Action) -> Result<(), ServiceError> {
+    if role.allows(action) {
+        return Ok(());
+    }
+    Err(ServiceError::PermissionDenied(format!(
+        "this requires the {} role or higher in the organization",
+        action.min_role().as_str()
+    )))
+}

@@ -1,0 +1,117 @@
+//! Organisation membership management.
+//!
+//! Rules: admins manage members; only owners grant or revoke `owner`; an org always keeps at
+//! least one owner (checked under a row lock so concurrent demotions cannot race past it).
+
+use uuid::Uuid;
+
+use super::authz::require;
+use super::{Caller, ControlPlane, ServiceError};
+use crate::domain::{Action, Email, PageSize, PageToken, Role};
+use crate::store::members::{self, MemberRow};
+use crate::store::{users, Page, StoreError};
+
+impl ControlPlane {
+    pub async fn list_members(
+        &self,
+        caller: Caller,
+        org_id: Uuid,
+        size: PageSize,
+        token: Option<PageToken>,
+    ) -> Result<Page<MemberRow>, ServiceError> {
+        self.authorize(caller, org_id, Action::Read).await?;
+        Ok(members::list(&self.pool, org_id, size, token).await?)
+    }
+
+    /// Adds a member by email. Unknown emails get an invitation placeholder and become active
+    /// when that address signs up.
+    pub async fn add_member(
+        &self,
+        caller: Caller,
+        org_id: Uuid,
+        email: &str,
+        role: &str,
+    ) -> Result<MemberRow, ServiceError> {
+        let caller_role = self.authorize(caller, org_id, Action::ManageMembers).await?;
+        let email = Email::parse(email)?;
+        let role = Role::parse(role)?;
+        if role == Role::Owner {
+            require(caller_role, Action::ManageOwners)?;
+        }
+        let mut tx = self.pool.begin().await?;
+        let user_id = users::find_or_invite(&mut *tx, email.as_str()).await?;
+        match members::insert(&mut *tx, org_id, user_id, role.as_str()).await {
+            Err(StoreError::Conflict(_)) => {
+                return Err(ServiceError::Conflict("this user is already a member".into()))
+            }
+            other => other?,
+        }
+        let member = members::get(&mut *tx, org_id, user_id)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("member vanished after insert".into()))?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    pub async fn update_member(
+        &self,
+        caller: Caller,
+        org_id: Uuid,
+        user_id: Uuid,
+        role: &str,
+    ) -> Result<MemberRow, ServiceError> {
+        let caller_role = self.authorize(caller, org_id, Action::ManageMembers).await?;
+        let role = Role::parse(role)?;
+        let mut tx = self.pool.begin().await?;
+        let current = self.owner_guard(&mut tx, caller_role, org_id, user_id, Some(role)).await?;
+        if current != role {
+            members::set_role(&mut *tx, org_id, user_id, role.as_str()).await?;
+        }
+        let member = members::get(&mut *tx, org_id, user_id)
+            .await?
+            .ok_or(ServiceError::NotFound("member"))?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    pub async fn remove_member(
+        &self,
+        caller: Caller,
+        org_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<(), ServiceError> {
+        let caller_role = self.authorize(caller, org_id, Action::ManageMembers).await?;
+        let mut tx = self.pool.begin().await?;
+        self.owner_guard(&mut tx, caller_role, org_id, user_id, None).await?;
+        members::delete(&mut *tx, org_id, user_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks the owner rules for changing `user_id` to `new_role` (`None` = removal) and
+    /// returns the member's current role.
+    async fn owner_guard(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        caller_role: Role,
+        org_id: Uuid,
+        user_id: Uuid,
+        new_role: Option<Role>,
+    ) -> Result<Role, ServiceError> {
+        // Lock owners first (always in this order) so concurrent changes serialise.
+        let owners = members::lock_owners(&mut **tx, org_id).await?;
+        let current = members::get(&mut **tx, org_id, user_id)
+            .await?
+            .ok_or(ServiceError::NotFound("member"))?;
+        let current = Role::parse(&current.role).map_err(|e| ServiceError::Internal(e.0))?;
+        if current == Role::Owner || new_role == Some(Role::Owner) {
+            require(caller_role, Action::ManageOwners)?;
+        }
+        if current == Role::Owner && new_role != Some(Role::Owner) && owners <= 1 {
+            return Err(ServiceError::Conflict(
+                "an organization must keep at least one owner; add another owner first".into(),
+            ));
+        }
+        Ok(current)
+    }
+}

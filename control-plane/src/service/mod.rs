@@ -1,0 +1,86 @@
+//! Use-cases of the control plane and the authorization rules that guard them.
+//!
+//! Every entry point takes the authenticated [`Caller`] and checks permissions itself, so the
+//! HTTP API and the future web console cannot drift apart on who may do what. Errors are
+//! expressed as [`ServiceError`]; transports map them to their own wire formats.
+
+mod auth;
+mod authz;
+mod clusters;
+mod credentials;
+mod members;
+pub mod notify;
+mod operations;
+mod orgs;
+mod service_principals;
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub use auth::{Authenticated, IssuedToken, LoginResult, OAuthError, SignupResult};
+pub use clusters::{ClusterPatch, ClusterRequest, ClusterWithOperation};
+pub use credentials::{hash_token, PasswordHasher};
+pub use notify::OperationEvents;
+pub use service_principals::CreatedServicePrincipal;
+
+use crate::config::AuthSettings;
+use crate::domain::{Role, ValidationError};
+use crate::store::StoreError;
+
+/// Who is making a request, established by the transport from a token or session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    User { user_id: Uuid },
+    /// Service principals act only inside their own org, with their fixed role.
+    ServicePrincipal { id: Uuid, org_id: Uuid, role: Role },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<ValidationError> for ServiceError {
+    fn from(e: ValidationError) -> Self {
+        ServiceError::Invalid(e.0)
+    }
+}
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(e: sqlx::Error) -> Self {
+        ServiceError::Store(StoreError::from(e))
+    }
+}
+
+/// The control plane's use-cases over one database. Cheap to clone.
+#[derive(Clone)]
+pub struct ControlPlane {
+    pool: PgPool,
+    auth: AuthSettings,
+    hasher: PasswordHasher,
+    events: OperationEvents,
+}
+
+impl ControlPlane {
+    pub fn new(pool: PgPool, auth: AuthSettings, events: OperationEvents) -> Self {
+        let hasher = PasswordHasher::new(auth.password_hash);
+        Self { pool, auth, hasher, events }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}

@@ -1,0 +1,77 @@
+//! Fan-out of operation-change notifications from Postgres to in-process waiters.
+//!
+//! One `LISTEN` connection per process feeds a broadcast channel; every `wait` call subscribes
+//! and filters for its operation id. A database trigger emits the notifications, so changes
+//! made by any replica or by the provisioning engine wake waiters everywhere.
+
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Channel name used by the `notify_operation_changed` trigger.
+pub const CHANNEL: &str = "coffer_operation_changed";
+
+/// Sent after the listener reconnects: notifications may have been lost, so every waiter
+/// re-reads its operation.
+pub const WAKE_ALL: Uuid = Uuid::nil();
+
+#[derive(Clone)]
+pub struct OperationEvents {
+    tx: broadcast::Sender<Uuid>,
+}
+
+impl Default for OperationEvents {
+    fn default() -> Self {
+        // Waiters that fall further behind than this re-read (Lagged), so the size only
+        // trades memory for spurious re-reads.
+        let (tx, _) = broadcast::channel(1024);
+        Self { tx }
+    }
+}
+
+impl OperationEvents {
+    pub fn subscribe(&self) -> broadcast::Receiver<Uuid> {
+        self.tx.subscribe()
+    }
+
+    /// Starts listening; returns once `LISTEN` is active so no later change is missed.
+    pub async fn listen(
+        &self,
+        pool: &PgPool,
+        shutdown: CancellationToken,
+    ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        let tx = self.tx.clone();
+        Ok(tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    n = listener.try_recv() => n,
+                };
+                match next {
+                    Ok(Some(n)) => {
+                        if let Ok(id) = Uuid::parse_str(n.payload()) {
+                            // No receivers is fine: nobody is waiting.
+                            let _ = tx.send(id);
+                        }
+                    }
+                    // Connection lost; the next try_recv reconnects and re-LISTENs.
+                    Ok(None) => {
+                        let _ = tx.send(WAKE_ALL);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "operation listener error; retrying");
+                        let _ = tx.send(WAKE_ALL);
+                        tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                        }
+                    }
+                }
+            }
+        }))
+    }
+}

@@ -1,0 +1,69 @@
+//! Wiring: connect and migrate the database, bind the listener, serve until cancelled.
+//!
+//! `build` does everything that can fail before traffic is accepted, so a misconfigured
+//! instance fails at start-up rather than on its first request. Port 0 is allowed: tests bind
+//! an ephemeral port and read it back with [`Application::local_addr`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::service::{ControlPlane, OperationEvents};
+use crate::store;
+
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    pool: PgPool,
+    settings: Settings,
+}
+
+impl Application {
+    /// Connects, migrates and binds.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let pool = store::connect(&settings.database).await.context("connecting to the database")?;
+        store::migrate(&pool).await.context("running database migrations")?;
+        let listener = TcpListener::bind(settings.http.listen_addr)
+            .await
+            .with_context(|| format!("binding {}", settings.http.listen_addr))?;
+        let local_addr = listener.local_addr().context("reading the bound address")?;
+        Ok(Application { listener, local_addr, pool, settings })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` is cancelled, then drains in-flight requests (long polls return
+    /// early) and stops the notification listener.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let events = OperationEvents::default();
+        let listener_task = events
+            .listen(&self.pool, shutdown.child_token())
+            .await
+            .context("starting the operation notification listener")?;
+        let cp = ControlPlane::new(self.pool.clone(), self.settings.auth.clone(), events);
+        let state = Arc::new(AppState {
+            cp,
+            shutdown: shutdown.clone(),
+            secure_cookies: self.settings.http.secure_cookies,
+        });
+        let app = http::router(state, self.settings.http.body_limit_bytes);
+        tracing::info!(addr = %self.local_addr, "control plane listening");
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await
+            .context("serving HTTP")?;
+        shutdown.cancel();
+        let _ = listener_task.await;
+        self.pool.close().await;
+        tracing::info!("control plane stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,111 @@
+//! Postgres persistence, one repository module per aggregate.
+//!
+//! What is persisted and why:
+//! - `users`, `orgs`, `org_members`: identities and tenancy; invited-but-unregistered users are
+//!   placeholder rows without a password so a membership can reference them by id;
+//! - `access_tokens`: SHA-256 hashes of bearer tokens and console sessions, with expiry;
+//! - `service_principals`: machine identities with a hashed client secret;
+//! - `clusters`: desired spec (intent) plus observed state written by the provisioning engine;
+//! - `operations`, `operation_steps`: the requested workflow and its progress, so work survives
+//!   restarts and is visible to clients;
+//! - `idempotency_keys`: replay protection for cluster creation;
+//! - `releases`: the catalog of versions a cluster may run.
+//!
+//! Repositories take any executor (pool or transaction) so use-cases decide transaction
+//! boundaries. Database errors are classified in exactly one place, [`StoreError::from`].
+
+pub mod clusters;
+pub mod idempotency;
+pub mod members;
+pub mod operations;
+pub mod orgs;
+pub mod releases;
+pub mod service_principals;
+pub mod tokens;
+pub mod users;
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+use crate::config::DatabaseSettings;
+use crate::domain::{PageSize, PageToken};
+
+/// The schema migrations, embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was violated; carries the constraint name.
+    #[error("conflict on {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                return StoreError::Conflict(db.constraint().unwrap_or("unique").to_owned());
+            }
+        }
+        StoreError::Database(e)
+    }
+}
+
+/// Opens the pool lazily-verified: the first connection is made here so a wrong URL fails fast.
+pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, StoreError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_secs(settings.connect_timeout_secs))
+        .connect(settings.url.expose_secret())
+        .await?;
+    Ok(pool)
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+pub async fn ping(pool: &PgPool) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
+/// One page of results plus the token for the next one.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<PageToken>,
+}
+
+/// Rows with a keyset position.
+pub trait Keyed {
+    fn key(&self) -> PageToken;
+}
+
+/// Queries fetch `size + 1` rows; the extra row only tells us another page exists.
+pub(crate) fn paginate<T: Keyed>(mut rows: Vec<T>, size: PageSize) -> Page<T> {
+    let size = size.get() as usize;
+    let next = if rows.len() > size {
+        rows.truncate(size);
+        rows.last().map(Keyed::key)
+    } else {
+        None
+    };
+    Page { items: rows, next }
+}
+
+/// Lower bound for a keyset query: the position after which to start.
+pub(crate) fn after(token: Option<PageToken>) -> (time::OffsetDateTime, uuid::Uuid) {
+    match token {
+        Some(t) => (t.created_at, t.id),
+        None => (time::OffsetDateTime::UNIX_EPOCH, uuid::Uuid::nil()),
+    }
+}
