@@ -162,7 +162,11 @@ impl Settings {
                 connect_timeout_secs: default_connect_timeout_secs(),
             },
             auth: AuthSettings {
-                password_hash: PasswordHashSettings { memory_kib: 1024, iterations: 1, parallelism: 1 },
+                password_hash: PasswordHashSettings {
+                    memory_kib: 1024,
+                    iterations: 1,
+                    parallelism: 1,
+                },
                 ..AuthSettings::default()
             },
             telemetry: TelemetrySettings::default(),
@@ -171,6 +175,8 @@ impl Settings {
 }
 
 #[cfg(test)]
+// figment::Jail's closure signature returns figment's (large) error type; not ours to shrink.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;

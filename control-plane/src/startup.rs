@@ -27,7 +27,8 @@ pub struct Application {
 impl Application {
     /// Connects, migrates and binds.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let pool = store::connect(&settings.database).await.context("connecting to the database")?;
+        let pool =
+            store::connect(&settings.database).await.context("connecting to the database")?;
         store::migrate(&pool).await.context("running database migrations")?;
         let listener = TcpListener::bind(settings.http.listen_addr)
             .await

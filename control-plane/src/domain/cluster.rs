@@ -127,7 +127,9 @@ impl Version {
     pub fn parse(raw: &str) -> Result<Version, ValidationError> {
         let parts: Vec<&str> = raw.split('.').collect();
         let ok = parts.len() == 3
-            && parts.iter().all(|p| !p.is_empty() && p.len() <= 6 && p.bytes().all(|b| b.is_ascii_digit()));
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.len() <= 6 && p.bytes().all(|b| b.is_ascii_digit()));
         if !ok {
             return Err(ValidationError::new("version must look like 1.2.3"));
         }
@@ -195,9 +197,14 @@ mod tests {
 
     #[test]
     fn version_table() {
-        for (input, ok) in
-            [("1.0.0", true), ("10.20.30", true), ("1.0", false), ("v1.0.0", false), ("1.0.0-rc1", false), ("", false)]
-        {
+        for (input, ok) in [
+            ("1.0.0", true),
+            ("10.20.30", true),
+            ("1.0", false),
+            ("v1.0.0", false),
+            ("1.0.0-rc1", false),
+            ("", false),
+        ] {
             assert_eq!(Version::parse(input).is_ok(), ok, "{input}");
         }
     }

@@ -18,9 +18,8 @@ impl Default for WaitTimeout {
 
 impl WaitTimeout {
     pub fn parse(raw: &str) -> Result<WaitTimeout, ValidationError> {
-        let bad = || {
-            ValidationError::new("timeout must be a duration like 500ms, 5s or 1m, at most 60s")
-        };
+        let bad =
+            || ValidationError::new("timeout must be a duration like 500ms, 5s or 1m, at most 60s");
         let split = raw.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
         let (digits, unit) = raw.split_at(split);
         if digits.is_empty() || digits.len() > 6 {

@@ -18,9 +18,8 @@ impl Email {
         if local.is_empty() || local.len() > 64 || domain.contains('@') {
             return Err(bad());
         }
-        let local_ok = local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+        let local_ok =
+            local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
         if !local_ok || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
             return Err(bad());
         }

@@ -90,7 +90,11 @@ mod tests {
     use super::*;
 
     fn check(input: &str, expect: Option<&str>) {
-        assert_eq!(Cidr::parse(input).ok().map(|c| c.to_string()), expect.map(str::to_owned), "{input}");
+        assert_eq!(
+            Cidr::parse(input).ok().map(|c| c.to_string()),
+            expect.map(str::to_owned),
+            "{input}"
+        );
     }
 
     #[test]

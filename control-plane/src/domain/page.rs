@@ -49,7 +49,9 @@ impl PageToken {
     }
 
     pub fn decode(raw: &str) -> Result<PageToken, ValidationError> {
-        let bad = || ValidationError::new("page_token is invalid; pass the next_page_token value unchanged");
+        let bad = || {
+            ValidationError::new("page_token is invalid; pass the next_page_token value unchanged")
+        };
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
         let text = std::str::from_utf8(&bytes).map_err(|_| bad())?;
         let (micros, id) = text.split_once(':').ok_or_else(bad)?;
@@ -68,7 +70,8 @@ mod tests {
     #[test]
     fn token_round_trips() {
         let t = PageToken {
-            created_at: OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_000).unwrap(),
+            created_at: OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_000)
+                .unwrap(),
             id: Uuid::now_v7(),
         };
         assert_eq!(PageToken::decode(&t.encode()), Ok(t));

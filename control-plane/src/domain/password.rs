@@ -26,7 +26,9 @@ impl Password {
             )));
         }
         if s.len() > MAX_BYTES {
-            return Err(ValidationError::new(format!("password must be at most {MAX_BYTES} bytes")));
+            return Err(ValidationError::new(format!(
+                "password must be at most {MAX_BYTES} bytes"
+            )));
         }
         Ok(Password(raw))
     }

@@ -69,12 +69,13 @@ fn session_cookie(parts: &Parts) -> Option<&str> {
 }
 
 fn check_csrf(parts: &Parts, expected_hash: Option<&[u8]>) -> Result<(), ApiError> {
-    let denied = || ApiError::forbidden("cookie-authenticated requests need a valid x-csrf-token header and same-origin Origin");
-    let presented = parts
-        .headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(denied)?;
+    let denied = || {
+        ApiError::forbidden(
+            "cookie-authenticated requests need a valid x-csrf-token header and same-origin Origin",
+        )
+    };
+    let presented =
+        parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).ok_or_else(denied)?;
     let expected = expected_hash.ok_or_else(denied)?;
     if !bool::from(hash_token(presented).ct_eq(expected)) {
         return Err(denied());

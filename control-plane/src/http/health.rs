@@ -27,7 +27,10 @@ pub async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Hea
         Ok(()) => (StatusCode::OK, Json(Health { status: "ok", database: "ok" })),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "degraded", database: "unreachable" }))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health { status: "degraded", database: "unreachable" }),
+            )
         }
     }
 }

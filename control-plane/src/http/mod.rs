@@ -55,7 +55,8 @@ struct BearerScheme;
 impl Modify for BearerScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components
+            .add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
 }
 
@@ -123,15 +124,16 @@ fn json_text(doc: Arc<str>) -> Response {
 /// they carry tokens, cookies and passwords.
 fn make_span(req: &Request) -> Span {
     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
-    let request_id = req
-        .headers()
-        .get(&request_id::HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let request_id =
+        req.headers().get(&request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
     tracing::info_span!("request", method = %req.method(), route, request_id, status = tracing::field::Empty)
 }
 
 fn on_response(res: &Response, latency: Duration, span: &Span) {
     span.record("status", res.status().as_u16());
-    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "request finished");
+    tracing::info!(
+        status = res.status().as_u16(),
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        "request finished"
+    );
 }

@@ -43,12 +43,15 @@ pub struct OAuthErrorBody {
     pub error_description: String,
 }
 
-fn oauth_error(status: StatusCode, error: &'static str, description: &str, basic: bool) -> Response {
-    let mut res = (
-        status,
-        Json(OAuthErrorBody { error, error_description: description.to_owned() }),
-    )
-        .into_response();
+fn oauth_error(
+    status: StatusCode,
+    error: &'static str,
+    description: &str,
+    basic: bool,
+) -> Response {
+    let mut res =
+        (status, Json(OAuthErrorBody { error, error_description: description.to_owned() }))
+            .into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::UNAUTHORIZED && basic {
         res.headers_mut()
@@ -61,18 +64,22 @@ fn invalid_request(description: &str) -> Response {
     oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description, false)
 }
 
+/// Malformed `Authorization` header on the token endpoint.
+struct MalformedBasic;
+
 /// `Authorization: Basic base64(client_id:client_secret)`, if present.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, SecretString)>, Response> {
+fn basic_credentials(
+    headers: &HeaderMap,
+) -> Result<Option<(String, SecretString)>, MalformedBasic> {
     let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
-    let bad = || invalid_request("malformed Basic authorization header");
     let encoded = value
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
-        .ok_or_else(bad)?;
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+        .ok_or(MalformedBasic)?;
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| MalformedBasic)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| MalformedBasic)?;
+    let (id, secret) = decoded.split_once(':').ok_or(MalformedBasic)?;
     Ok(Some((id.to_owned(), SecretString::from(secret))))
 }
 
@@ -102,7 +109,7 @@ pub async fn token(
     };
     let basic = match basic_credentials(&headers) {
         Ok(b) => b,
-        Err(res) => return res,
+        Err(MalformedBasic) => return invalid_request("malformed Basic authorization header"),
     };
     match form.grant_type.as_deref() {
         Some("client_credentials") => {}
@@ -119,11 +126,21 @@ pub async fn token(
     let used_basic = basic.is_some();
     let (client_id, secret) = match (basic, form.client_id, form.client_secret) {
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-            return invalid_request("send client credentials either in the body or via Basic auth, not both")
+            return invalid_request(
+                "send client credentials either in the body or via Basic auth, not both",
+            )
         }
         (Some(creds), None, None) => creds,
         (None, Some(id), Some(secret)) => (id, secret),
-        (None, _, _) => return invalid_request("client_id and client_secret are required"),
+        // RFC 6749 5.2: missing client authentication is `invalid_client`, not a bad request.
+        (None, _, _) => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication required: client_id and client_secret",
+                false,
+            )
+        }
     };
     match state.cp.client_credentials(&client_id, secret).await {
         Ok(t) => {
@@ -136,15 +153,21 @@ pub async fn token(
             res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
-        Err(OAuthError::InvalidClient) => {
-            oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed", used_basic)
-        }
+        Err(OAuthError::InvalidClient) => oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+            used_basic,
+        ),
         Err(OAuthError::Service(e)) => {
             tracing::error!(error = %e, "token endpoint failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(OAuthErrorBody {
-                error: "server_error",
-                error_description: "internal error".to_owned(),
-            }))
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(OAuthErrorBody {
+                    error: "server_error",
+                    error_description: "internal error".to_owned(),
+                }),
+            )
                 .into_response()
         }
     }

@@ -30,7 +30,13 @@ pub struct ServicePrincipalDto {
 
 impl From<ServicePrincipalRow> for ServicePrincipalDto {
     fn from(s: ServicePrincipalRow) -> Self {
-        Self { id: s.id, name: s.name, role: s.role, client_id: s.client_id, created_at: s.created_at }
+        Self {
+            id: s.id,
+            name: s.name,
+            role: s.role,
+            client_id: s.client_id,
+            created_at: s.created_at,
+        }
     }
 }
 

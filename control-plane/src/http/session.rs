@@ -59,7 +59,8 @@ pub async fn signup(
     ApiJson(req): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, Json<SignupResponse>), ApiError> {
     let out = state.cp.signup(&req.email, req.password, &req.org_name).await?;
-    let org = OrgDto { id: out.org.id, name: out.org.name, created_at: out.org.created_at, role: None };
+    let org =
+        OrgDto { id: out.org.id, name: out.org.name, created_at: out.org.created_at, role: None };
     Ok((StatusCode::CREATED, Json(SignupResponse { user: out.user.into(), org })))
 }
 

@@ -61,9 +61,9 @@ impl ControlPlane {
         let hash = self.hasher.hash(password).await?;
 
         let mut tx = self.pool.begin().await?;
-        let user = users::register(&mut *tx, email.as_str(), &hash)
-            .await?
-            .ok_or_else(|| ServiceError::Conflict("an account with this email already exists".into()))?;
+        let user = users::register(&mut *tx, email.as_str(), &hash).await?.ok_or_else(|| {
+            ServiceError::Conflict("an account with this email already exists".into())
+        })?;
         let org = orgs::insert(&mut *tx, org_name.as_str()).await?;
         members::insert(&mut *tx, org.id, user.id, Role::Owner.as_str()).await?;
         tx.commit().await?;
@@ -72,7 +72,11 @@ impl ControlPlane {
 
     /// Checks the password and opens a session. Unknown emails and wrong passwords are
     /// indistinguishable, in the response and in timing.
-    pub async fn login(&self, email: &str, password: SecretString) -> Result<LoginResult, ServiceError> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: SecretString,
+    ) -> Result<LoginResult, ServiceError> {
         let password = Password::for_login(password).ok_or(ServiceError::Unauthenticated)?;
         let creds = match Email::parse(email) {
             Ok(email) => users::credentials(&self.pool, email.as_str()).await?,
@@ -147,15 +151,16 @@ impl ControlPlane {
         let owner = tokens::lookup(&self.pool, &hash_token(token))
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
-        let caller = match (owner.user_id, owner.service_principal_id, owner.sp_org_id, owner.sp_role) {
-            (Some(user_id), _, _, _) => Caller::User { user_id },
-            (None, Some(id), Some(org_id), Some(role)) => Caller::ServicePrincipal {
-                id,
-                org_id,
-                role: Role::parse(&role).map_err(|e| ServiceError::Internal(e.0))?,
-            },
-            _ => return Err(ServiceError::Unauthenticated),
-        };
+        let caller =
+            match (owner.user_id, owner.service_principal_id, owner.sp_org_id, owner.sp_role) {
+                (Some(user_id), _, _, _) => Caller::User { user_id },
+                (None, Some(id), Some(org_id), Some(role)) => Caller::ServicePrincipal {
+                    id,
+                    org_id,
+                    role: Role::parse(&role).map_err(|e| ServiceError::Internal(e.0))?,
+                },
+                _ => return Err(ServiceError::Unauthenticated),
+            };
         Ok(Authenticated { caller, csrf_hash: owner.csrf_hash })
     }
 }

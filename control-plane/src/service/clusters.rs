@@ -91,7 +91,8 @@ impl ControlPlane {
         tier.check_size(size)?;
         let region = Region::parse(&req.region)?;
         let version = req.version.as_deref().map(Version::parse).transpose()?;
-        let allow = IpAllowList::parse(req.ip_allow_list.as_deref().unwrap_or_default())?.into_inner();
+        let allow =
+            IpAllowList::parse(req.ip_allow_list.as_deref().unwrap_or_default())?.into_inner();
         let public_endpoint = req.public_endpoint.unwrap_or(false);
 
         let request_hash = {
@@ -122,7 +123,8 @@ impl ControlPlane {
         let operation_id = Uuid::now_v7();
         if let Some(key) = idempotency_key {
             let claimed =
-                idempotency::claim(&mut *tx, org_id, key, &request_hash, cluster_id, operation_id).await?;
+                idempotency::claim(&mut *tx, org_id, key, &request_hash, cluster_id, operation_id)
+                    .await?;
             if !claimed {
                 tx.rollback().await?;
                 return self.replay(org_id, key, &request_hash).await;
@@ -152,9 +154,15 @@ impl ControlPlane {
             other => other.into(),
         })?;
         let steps = OperationKind::Create.steps(UpdatePlan::default());
-        let operation =
-            operations::insert(&mut tx, operation_id, org_id, cluster_id, OperationKind::Create.as_str(), &steps)
-                .await?;
+        let operation = operations::insert(
+            &mut tx,
+            operation_id,
+            org_id,
+            cluster_id,
+            OperationKind::Create.as_str(),
+            &steps,
+        )
+        .await?;
         tx.commit().await?;
         Ok(ClusterWithOperation { cluster, operation })
     }
@@ -192,12 +200,20 @@ impl ControlPlane {
         patch: ClusterPatch,
     ) -> Result<ClusterWithOperation, ServiceError> {
         self.authorize(caller, org_id, Action::ManageClusters).await?;
-        if patch.ip_allow_list.is_none() && patch.public_endpoint.is_none() && patch.version.is_none() {
+        if patch.ip_allow_list.is_none()
+            && patch.public_endpoint.is_none()
+            && patch.version.is_none()
+        {
             return Err(ServiceError::Invalid(
                 "nothing to update; set ip_allow_list, public_endpoint or version".into(),
             ));
         }
-        let allow = patch.ip_allow_list.as_deref().map(IpAllowList::parse).transpose()?.map(IpAllowList::into_inner);
+        let allow = patch
+            .ip_allow_list
+            .as_deref()
+            .map(IpAllowList::parse)
+            .transpose()?
+            .map(IpAllowList::into_inner);
         let version = patch.version.as_deref().map(Version::parse).transpose()?;
 
         let mut tx = self.pool.begin().await?;
@@ -226,8 +242,15 @@ impl ControlPlane {
             version: version.is_some(),
         };
         let steps = OperationKind::Update.steps(plan);
-        let operation =
-            operations::insert(&mut tx, Uuid::now_v7(), org_id, id, OperationKind::Update.as_str(), &steps).await?;
+        let operation = operations::insert(
+            &mut tx,
+            Uuid::now_v7(),
+            org_id,
+            id,
+            OperationKind::Update.as_str(),
+            &steps,
+        )
+        .await?;
         tx.commit().await?;
         Ok(ClusterWithOperation { cluster, operation })
     }
@@ -245,19 +268,31 @@ impl ControlPlane {
             .await?
             .ok_or(ServiceError::NotFound("cluster"))?;
         reject_if_deleting(&current)?;
-        let cluster = clusters::set_state(&mut *tx, org_id, id, ClusterState::Deleting.as_str()).await?;
+        let cluster =
+            clusters::set_state(&mut *tx, org_id, id, ClusterState::Deleting.as_str()).await?;
         let steps = OperationKind::Delete.steps(UpdatePlan::default());
-        let operation =
-            operations::insert(&mut tx, Uuid::now_v7(), org_id, id, OperationKind::Delete.as_str(), &steps).await?;
+        let operation = operations::insert(
+            &mut tx,
+            Uuid::now_v7(),
+            org_id,
+            id,
+            OperationKind::Delete.as_str(),
+            &steps,
+        )
+        .await?;
         tx.commit().await?;
         Ok(ClusterWithOperation { cluster, operation })
     }
 }
 
 fn reject_if_deleting(c: &ClusterRow) -> Result<(), ServiceError> {
-    let deleting = ClusterState::parse(&c.state).map(ClusterState::is_deleting_or_gone).unwrap_or(false);
+    let deleting =
+        ClusterState::parse(&c.state).map(ClusterState::is_deleting_or_gone).unwrap_or(false);
     if deleting {
-        return Err(ServiceError::Conflict(format!("cluster is {}; it can no longer be changed", c.state)));
+        return Err(ServiceError::Conflict(format!(
+            "cluster is {}; it can no longer be changed",
+            c.state
+        )));
     }
     Ok(())
 }

@@ -47,8 +47,8 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(cfg: PasswordHashSettings) -> Self {
-        let params = Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None)
-            .unwrap_or_default();
+        let params =
+            Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None).unwrap_or_default();
         let salt = SaltString::generate(&mut OsRng);
         let dummy_hash = Argon2::new(Algorithm::Argon2id, argon2::Version::V0x13, params.clone())
             .hash_password(b"dummy password for timing", &salt)
@@ -76,7 +76,9 @@ impl PasswordHasher {
         let stored = stored.unwrap_or_else(|| self.dummy_hash.to_string());
         let ok = tokio::task::spawn_blocking(move || {
             PasswordHash::new(&stored)
-                .map(|h| Argon2::default().verify_password(password.expose().as_bytes(), &h).is_ok())
+                .map(|h| {
+                    Argon2::default().verify_password(password.expose().as_bytes(), &h).is_ok()
+                })
                 .unwrap_or(false)
         })
         .await

@@ -30,9 +30,15 @@ use crate::store::StoreError;
 /// Who is making a request, established by the transport from a token or session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
-    User { user_id: Uuid },
+    User {
+        user_id: Uuid,
+    },
     /// Service principals act only inside their own org, with their fixed role.
-    ServicePrincipal { id: Uuid, org_id: Uuid, role: Role },
+    ServicePrincipal {
+        id: Uuid,
+        org_id: Uuid,
+        role: Role,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

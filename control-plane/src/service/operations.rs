@@ -41,9 +41,13 @@ impl ControlPlane {
         loop {
             let op = {
                 let mut conn = self.pool.acquire().await?;
-                operations::get(&mut conn, org_id, id).await?.ok_or(ServiceError::NotFound("operation"))?
+                operations::get(&mut conn, org_id, id)
+                    .await?
+                    .ok_or(ServiceError::NotFound("operation"))?
             };
-            let terminal = OperationState::parse(&op.op.state).map(OperationState::is_terminal).unwrap_or(false);
+            let terminal = OperationState::parse(&op.op.state)
+                .map(OperationState::is_terminal)
+                .unwrap_or(false);
             if terminal {
                 return Ok(op);
             }

@@ -16,7 +16,9 @@ impl ControlPlane {
         token: Option<PageToken>,
     ) -> Result<Page<OrgWithRole>, ServiceError> {
         match caller {
-            Caller::User { user_id } => Ok(orgs::list_for_user(&self.pool, user_id, size, token).await?),
+            Caller::User { user_id } => {
+                Ok(orgs::list_for_user(&self.pool, user_id, size, token).await?)
+            }
             Caller::ServicePrincipal { org_id, role, .. } => {
                 let org = orgs::get(&self.pool, org_id).await?;
                 let items = org
@@ -39,6 +41,11 @@ impl ControlPlane {
         let role = self.authorize(caller, org_id, Action::Read).await?;
         let o: OrgRow =
             orgs::get(&self.pool, org_id).await?.ok_or(ServiceError::NotFound("organization"))?;
-        Ok(OrgWithRole { id: o.id, name: o.name, created_at: o.created_at, role: role.as_str().to_owned() })
+        Ok(OrgWithRole {
+            id: o.id,
+            name: o.name,
+            created_at: o.created_at,
+            role: role.as_str().to_owned(),
+        })
     }
 }

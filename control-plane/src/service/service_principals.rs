@@ -52,14 +52,21 @@ impl ControlPlane {
         let client_id = format!("cpc_{}", random_hex(16));
         let client_secret = random_secret("cps_");
         let hash = hash_token(secrecy::ExposeSecret::expose_secret(&client_secret));
-        let row = service_principals::insert(&self.pool, org_id, name.as_str(), role.as_str(), &client_id, &hash)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => {
-                    ServiceError::Conflict("a service principal with this name already exists".into())
-                }
-                other => other.into(),
-            })?;
+        let row = service_principals::insert(
+            &self.pool,
+            org_id,
+            name.as_str(),
+            role.as_str(),
+            &client_id,
+            &hash,
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                ServiceError::Conflict("a service principal with this name already exists".into())
+            }
+            other => other.into(),
+        })?;
         Ok(CreatedServicePrincipal { service_principal: row, client_secret })
     }
 

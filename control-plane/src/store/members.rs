@@ -49,11 +49,8 @@ pub async fn get(
     user_id: Uuid,
 ) -> Result<Option<MemberRow>, StoreError> {
     let sql = format!("{SELECT} WHERE m.org_id = $1 AND m.user_id = $2");
-    let row = sqlx::query_as::<_, MemberRow>(&sql)
-        .bind(org_id)
-        .bind(user_id)
-        .fetch_optional(db)
-        .await?;
+    let row =
+        sqlx::query_as::<_, MemberRow>(&sql).bind(org_id).bind(user_id).fetch_optional(db).await?;
     Ok(row)
 }
 
@@ -121,7 +118,11 @@ pub async fn set_role(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn delete(db: impl PgExecutor<'_>, org_id: Uuid, user_id: Uuid) -> Result<bool, StoreError> {
+pub async fn delete(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM org_members WHERE org_id = $1 AND user_id = $2")
         .bind(org_id)
         .bind(user_id)

@@ -91,8 +91,11 @@ pub async fn get(
     id: Uuid,
 ) -> Result<Option<Operation>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM operations WHERE org_id = $1 AND id = $2");
-    let Some(op) =
-        sqlx::query_as::<_, OperationRow>(&sql).bind(org_id).bind(id).fetch_optional(&mut *conn).await?
+    let Some(op) = sqlx::query_as::<_, OperationRow>(&sql)
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
     else {
         return Ok(None);
     };

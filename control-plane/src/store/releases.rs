@@ -14,9 +14,10 @@ pub async fn latest(db: impl PgExecutor<'_>) -> Result<Option<String>, StoreErro
 }
 
 pub async fn exists(db: impl PgExecutor<'_>, version: &str) -> Result<bool, StoreError> {
-    let found = sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM releases WHERE version = $1)")
-        .bind(version)
-        .fetch_one(db)
-        .await?;
+    let found =
+        sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM releases WHERE version = $1)")
+            .bind(version)
+            .fetch_one(db)
+            .await?;
     Ok(found)
 }

@@ -41,7 +41,10 @@ pub async fn insert(db: impl PgExecutor<'_>, t: NewToken<'_>) -> Result<(), Stor
 }
 
 /// Resolves an unexpired token. Tokens of deleted service principals are gone by cascade.
-pub async fn lookup(db: impl PgExecutor<'_>, hash: &[u8]) -> Result<Option<TokenOwner>, StoreError> {
+pub async fn lookup(
+    db: impl PgExecutor<'_>,
+    hash: &[u8],
+) -> Result<Option<TokenOwner>, StoreError> {
     let row = sqlx::query_as::<_, TokenOwner>(
         "SELECT t.user_id, t.service_principal_id, sp.org_id AS sp_org_id, sp.role AS sp_role,
                 t.csrf_hash
