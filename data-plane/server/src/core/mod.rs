@@ -1,0 +1,246 @@
+//! The server core: seal state, mount tables, token store, policy store, and request handling
+//! — everything between "a request arrived" and "a response leaves" that is not HTTP. Handlers
+//! are synchronous (the barrier is synchronous); the HTTP layer decides which thread runs them.
+
+pub mod error;
+pub mod mounts;
+pub mod policy;
+pub mod request;
+pub mod router;
+pub mod seal;
+pub mod storage;
+
+use crate::auth::token::store::NewToken;
+use crate::auth::token::TokenStore;
+use coffer_barrier::{Barrier, RootKey, Store};
+use error::{CoreError, CoreResult};
+use mounts::{MountEntry, MountTable};
+use policy::PolicyStore;
+use seal::{InitResult, SealManager, UnsealOutcome};
+use serde::{Deserialize, Serialize};
+use std::sync::RwLock;
+use zeroize::Zeroizing;
+
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+coffer");
+
+/// Settings the core needs from the server config.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    pub default_lease_ttl: u64,
+    pub max_lease_ttl: u64,
+    pub cluster_name: Option<String>,
+    pub storage_type: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    pub name: String,
+    pub id: String,
+}
+
+pub struct Core {
+    pub barrier: Barrier,
+    pub seal: SealManager,
+    pub mounts: MountTable,
+    pub auth_mounts: MountTable,
+    pub tokens: TokenStore,
+    pub policies: PolicyStore,
+    pub config: CoreConfig,
+    cluster: RwLock<Option<ClusterInfo>>,
+}
+
+const CLUSTER_KEY: &str = "core/cluster";
+
+impl Core {
+    pub fn new(store: Store, config: CoreConfig) -> Core {
+        Core {
+            barrier: Barrier::new(store),
+            seal: SealManager::default(),
+            mounts: MountTable::new("core/mounts"),
+            auth_mounts: MountTable::new("core/auth"),
+            tokens: TokenStore::new(config.default_lease_ttl, config.max_lease_ttl),
+            policies: PolicyStore::default(),
+            config,
+            cluster: RwLock::new(None),
+        }
+    }
+
+    pub fn is_sealed(&self) -> bool {
+        self.barrier.is_sealed()
+    }
+
+    pub fn is_initialized(&self) -> CoreResult<bool> {
+        Ok(self.barrier.is_initialized()?)
+    }
+
+    pub fn cluster(&self) -> Option<ClusterInfo> {
+        self.cluster.read().ok().and_then(|g| g.clone())
+    }
+
+    /// Initialises storage: root key, key shares, default mounts and a root token. Leaves the
+    /// barrier sealed, as Vault does.
+    pub fn initialize(&self, shares: u64, threshold: u64) -> CoreResult<(InitResult, String)> {
+        let (init, root) = self.seal.initialize(&self.barrier, shares, threshold)?;
+        let token = self.with_unsealed(&root, |core| core.create_root_token(None))?;
+        Ok((init, token))
+    }
+
+    /// Runs `f` with the barrier unsealed by `root`, then seals again.
+    fn with_unsealed<T>(
+        &self,
+        root: &RootKey,
+        f: impl FnOnce(&Core) -> CoreResult<T>,
+    ) -> CoreResult<T> {
+        self.barrier.unseal(root)?;
+        let result = self.post_unseal().and_then(|()| f(self));
+        self.seal();
+        result
+    }
+
+    /// Dev mode: initialise with one share, unseal, mount `secret/` as KV v2, root token with
+    /// the requested id. Returns (unseal key, root token).
+    pub fn dev_setup(
+        &self,
+        root_token_id: Option<String>,
+    ) -> CoreResult<(Zeroizing<Vec<u8>>, String)> {
+        let (init, root) = self.seal.initialize(&self.barrier, 1, 1)?;
+        self.barrier.unseal(&root)?;
+        self.post_unseal()?;
+        let token = self.create_root_token(root_token_id)?;
+        let mut kv = MountEntry::new("secret/", "kv", "key/value secret storage", "kv");
+        kv.options.insert("version".into(), "2".into());
+        self.mount(kv)?;
+        let key = init.shares.into_iter().next().ok_or_else(|| CoreError::internal("no share"))?;
+        Ok((key, token))
+    }
+
+    fn create_root_token(&self, id: Option<String>) -> CoreResult<String> {
+        let (id, _) = self.tokens.create(
+            &self.barrier,
+            NewToken {
+                id,
+                policies: vec!["root".into()],
+                display_name: "root".into(),
+                path: "auth/token/root".into(),
+                ..Default::default()
+            },
+        )?;
+        Ok(id)
+    }
+
+    /// Submits one unseal key share.
+    pub fn unseal(&self, share: Zeroizing<Vec<u8>>) -> CoreResult<UnsealOutcome> {
+        let out = self.seal.submit(&self.barrier, share)?;
+        if out == UnsealOutcome::Unsealed {
+            if let Err(e) = self.post_unseal() {
+                self.seal();
+                return Err(e);
+            }
+            tracing::info!("vault is unsealed");
+        }
+        Ok(out)
+    }
+
+    pub fn seal(&self) {
+        self.barrier.seal();
+        self.tokens.clear();
+        self.policies.clear();
+        self.mounts.replace(Vec::new());
+        self.auth_mounts.replace(Vec::new());
+        if let Ok(mut g) = self.cluster.write() {
+            *g = None;
+        }
+    }
+
+    /// Loads (or, on first unseal, creates) the mount tables and cluster identity.
+    fn post_unseal(&self) -> CoreResult<()> {
+        let cluster = match self.barrier.get(CLUSTER_KEY)? {
+            Some(b) => serde_json::from_slice(&b)?,
+            None => {
+                let id = crate::util::ids::uuid();
+                let info = ClusterInfo {
+                    name: self
+                        .config
+                        .cluster_name
+                        .clone()
+                        .unwrap_or_else(|| format!("vault-cluster-{}", &id[..8])),
+                    id,
+                };
+                self.barrier.put(CLUSTER_KEY, &serde_json::to_vec(&info)?)?;
+                info
+            }
+        };
+        if let Ok(mut g) = self.cluster.write() {
+            *g = Some(cluster);
+        }
+        self.load_table(&self.mounts, || {
+            vec![
+                MountEntry::new(
+                    "cubbyhole/",
+                    "cubbyhole",
+                    "per-token private secret storage",
+                    "cubbyhole",
+                ),
+                MountEntry::new(
+                    "sys/",
+                    "system",
+                    "system endpoints used for control, policy and debugging",
+                    "system",
+                ),
+                MountEntry::new("identity/", "identity", "identity store", "identity"),
+            ]
+        })?;
+        self.load_table(&self.auth_mounts, || {
+            vec![MountEntry::new("token/", "token", "token based credentials", "auth_token")]
+        })?;
+        Ok(())
+    }
+
+    fn load_table(
+        &self,
+        table: &MountTable,
+        defaults: impl FnOnce() -> Vec<MountEntry>,
+    ) -> CoreResult<()> {
+        let entries = match self.barrier.get(table.storage_key)? {
+            Some(b) => serde_json::from_slice(&b)?,
+            None => {
+                let d = defaults();
+                self.barrier.put(table.storage_key, &serde_json::to_vec(&d)?)?;
+                d
+            }
+        };
+        table.replace(entries);
+        Ok(())
+    }
+
+    /// Adds a secrets-engine mount (persisted).
+    pub fn mount(&self, entry: MountEntry) -> CoreResult<()> {
+        Self::add_to_table(&self.barrier, &self.mounts, entry)
+    }
+
+    pub fn add_to_table(
+        barrier: &Barrier,
+        table: &MountTable,
+        entry: MountEntry,
+    ) -> CoreResult<()> {
+        let _guard = table.lock_edit();
+        let current = table.snapshot();
+        if current.iter().any(|e| {
+            e.path.starts_with(entry.path.as_str()) || entry.path.starts_with(e.path.as_str())
+        }) {
+            return Err(CoreError::bad(format!("path is already in use at {}", entry.path)));
+        }
+        let mut next = current.as_ref().clone();
+        next.push(entry);
+        barrier.put(table.storage_key, &serde_json::to_vec(&next)?)?;
+        table.replace(next);
+        Ok(())
+    }
+
+    /// Replaces a table after an edit (tune, remove).
+    pub fn save_table(&self, table: &MountTable, entries: Vec<MountEntry>) -> CoreResult<()> {
+        self.barrier.put(table.storage_key, &serde_json::to_vec(&entries)?)?;
+        table.replace(entries);
+        Ok(())
+    }
+}

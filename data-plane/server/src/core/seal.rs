@@ -1,0 +1,181 @@
+//! The seal state machine: initialisation (generate the root key, split it into Shamir shares),
+//! and unsealing (collect shares until the threshold, combine, open the barrier). No HTTP here.
+//!
+//! Like Vault, a single share means the share IS the root key (Shamir needs threshold >= 2),
+//! and a threshold of 1 with several shares is refused. Key shares in progress are zeroized.
+
+use crate::core::error::{CoreError, CoreResult};
+use coffer_barrier::{shamir, Barrier, BarrierError, RootKey};
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+use zeroize::Zeroizing;
+
+/// Plaintext key of the seal configuration (needed before unseal).
+const SEAL_CONFIG_KEY: &str = "core/seal-config";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealConfig {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub secret_shares: u8,
+    pub secret_threshold: u8,
+}
+
+/// Result of an unseal attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum UnsealOutcome {
+    /// More shares needed: how many are held now.
+    Progress(u8),
+    /// The barrier is open.
+    Unsealed,
+    /// Already unsealed before this call.
+    AlreadyUnsealed,
+}
+
+/// Output of initialisation. The shares are secret: zeroized on drop, never logged.
+pub struct InitResult {
+    pub shares: Vec<Zeroizing<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for InitResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InitResult({} shares, <redacted>)", self.shares.len())
+    }
+}
+
+#[derive(Default)]
+struct Progress {
+    shares: Vec<Zeroizing<Vec<u8>>>,
+    nonce: String,
+}
+
+#[derive(Default)]
+pub struct SealManager {
+    progress: Mutex<Progress>,
+}
+
+impl SealManager {
+    pub fn config(&self, barrier: &Barrier) -> CoreResult<Option<SealConfig>> {
+        match barrier.get_plain(SEAL_CONFIG_KEY)? {
+            None => Ok(None),
+            Some(b) => Ok(Some(serde_json::from_slice(&b)?)),
+        }
+    }
+
+    /// Validates the parameters, creates and stores the root key, and returns the shares.
+    /// The barrier stays sealed afterwards (as in Vault).
+    pub fn initialize(
+        &self,
+        barrier: &Barrier,
+        shares: u64,
+        threshold: u64,
+    ) -> CoreResult<(InitResult, RootKey)> {
+        if barrier.is_initialized()? {
+            return Err(CoreError::bad("Vault is already initialized"));
+        }
+        if shares == 0 || shares > 255 {
+            return Err(CoreError::bad("secret_shares must be between 1 and 255"));
+        }
+        if threshold == 0 || threshold > shares {
+            return Err(CoreError::bad(
+                "secret_threshold must be at least 1 and at most secret_shares",
+            ));
+        }
+        if threshold == 1 && shares > 1 {
+            return Err(CoreError::bad("threshold must be greater than one for multiple shares"));
+        }
+        let root = RootKey::generate();
+        let parts: Vec<Zeroizing<Vec<u8>>> = if shares == 1 {
+            vec![Zeroizing::new(root.expose().to_vec())]
+        } else {
+            shamir::split(root.expose(), shares as u8, threshold as u8)
+                .map_err(CoreError::internal)?
+                .into_iter()
+                .map(Zeroizing::new)
+                .collect()
+        };
+        barrier.initialize(&root)?;
+        let cfg = SealConfig {
+            kind: "shamir".into(),
+            secret_shares: shares as u8,
+            secret_threshold: threshold as u8,
+        };
+        barrier.put_plain(SEAL_CONFIG_KEY, &serde_json::to_vec(&cfg)?)?;
+        Ok((InitResult { shares: parts }, root))
+    }
+
+    pub fn progress(&self) -> (u8, String) {
+        let p = self.lock();
+        (p.shares.len() as u8, p.nonce.clone())
+    }
+
+    pub fn reset(&self) {
+        *self.lock() = Progress::default();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Progress> {
+        match self.progress.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Adds one key share; unseals the barrier when the threshold is reached. A wrong
+    /// combination resets progress (as Vault does) and reports a client error.
+    pub fn submit(
+        &self,
+        barrier: &Barrier,
+        share: Zeroizing<Vec<u8>>,
+    ) -> CoreResult<UnsealOutcome> {
+        if !barrier.is_sealed() {
+            return Ok(UnsealOutcome::AlreadyUnsealed);
+        }
+        let cfg =
+            self.config(barrier)?.ok_or_else(|| CoreError::bad("Vault is not initialized"))?;
+        let mut p = self.lock();
+        if p.shares.iter().any(|s| **s == *share) {
+            return Err(CoreError::bad("given key share is already part of the unseal process"));
+        }
+        if p.shares.is_empty() {
+            p.nonce = crate::util::ids::uuid();
+        }
+        p.shares.push(share);
+        if p.shares.len() < usize::from(cfg.secret_threshold) {
+            return Ok(UnsealOutcome::Progress(p.shares.len() as u8));
+        }
+        let shares = std::mem::take(&mut p.shares);
+        p.nonce.clear();
+        drop(p);
+        let secret: Zeroizing<Vec<u8>> = if cfg.secret_threshold == 1 {
+            Zeroizing::new(shares[0].to_vec())
+        } else {
+            let raw: Vec<Vec<u8>> = shares.iter().map(|s| s.to_vec()).collect();
+            let combined = shamir::combine(&raw);
+            for mut r in raw {
+                zeroize::Zeroize::zeroize(&mut r);
+            }
+            Zeroizing::new(combined.map_err(|_| CoreError::bad("invalid key shares"))?)
+        };
+        let root = RootKey::from_bytes(&secret).map_err(|_| CoreError::bad("invalid key"))?;
+        match barrier.unseal(&root) {
+            Ok(()) => Ok(UnsealOutcome::Unsealed),
+            Err(BarrierError::InvalidKey) => Err(CoreError::bad(
+                "Error unsealing: cipher: message authentication failed (invalid key)",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Decodes an unseal key as Vault accepts it: hex first, then standard base64.
+pub fn decode_key(s: &str) -> CoreResult<Zeroizing<Vec<u8>>> {
+    use base64::Engine as _;
+    let s = s.trim();
+    if let Ok(b) = hex::decode(s) {
+        return Ok(Zeroizing::new(b));
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map(Zeroizing::new)
+        .map_err(|_| CoreError::bad("'key' must be a valid hex or base64 string"))
+}

@@ -1,0 +1,112 @@
+//! Turns the HTTP request's pieces into core inputs: the validated logical path, the operation
+//! (incl. the `LIST` verb and `?list=true`), the client token, and the request data (JSON body
+//! object or query parameters).
+
+use serde_json::{Map, Value};
+
+/// Percent-decodes and validates a path below `/v1/`. Rejects traversal (`.`/`..` segments),
+/// empty interior segments (`//`), NUL and control characters, and invalid UTF-8.
+pub fn logical_path(raw: &str) -> Result<String, &'static str> {
+    let decoded = percent_decode(raw).ok_or("invalid percent-encoding in path")?;
+    if decoded.chars().any(|c| c.is_control()) {
+        return Err("invalid character in path");
+    }
+    let trimmed = decoded.trim_start_matches('/');
+    if trimmed.len() + 1 < decoded.len() {
+        return Err("invalid path: empty segment");
+    }
+    let body = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    if !body.is_empty() && body.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+        return Err("invalid path: empty or relative segment");
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return Some(s.to_owned());
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = b.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Query parameters as string values (what Vault puts in `data` for GET/LIST/DELETE).
+pub fn query_map(q: Option<&str>) -> Result<Map<String, Value>, &'static str> {
+    let mut m = Map::new();
+    let Some(q) = q else { return Ok(m) };
+    for pair in q.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let k = percent_decode(&k.replace('+', " ")).ok_or("invalid query string")?;
+        let v = percent_decode(&v.replace('+', " ")).ok_or("invalid query string")?;
+        m.insert(k, Value::String(v));
+    }
+    Ok(m)
+}
+
+/// Parses a request body: empty or `null` means no fields; anything but a JSON object is 400.
+pub fn body_map(bytes: &[u8]) -> Result<Map<String, Value>, String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(Value::Null) => Ok(Map::new()),
+        Ok(_) => Err("request body must be a JSON object".to_owned()),
+        Err(e) => Err(format!("failed to parse JSON input: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(raw: &str, expect: Result<&str, ()>) {
+        assert_eq!(logical_path(raw).map_err(|_| ()), expect.map(str::to_owned), "path {raw:?}");
+    }
+
+    #[test]
+    fn paths() {
+        check("secret/data/a", Ok("secret/data/a"));
+        check("secret/metadata/", Ok("secret/metadata/"));
+        check("a%20b", Ok("a b"));
+        check("sys/health", Ok("sys/health"));
+        check("secret/../sys", Err(()));
+        check("secret/%2e%2e/sys", Err(()));
+        check("secret//x", Err(()));
+        check("/secret", Err(()));
+        check("secret/./x", Err(()));
+        check("secret/a%00b", Err(()));
+        check("secret/%zz", Err(()));
+        check("secret/%ff", Err(()));
+    }
+
+    #[test]
+    fn bodies() {
+        assert!(body_map(b"").unwrap().is_empty());
+        assert!(body_map(b"null").unwrap().is_empty());
+        assert_eq!(body_map(br#"{"a":1}"#).unwrap().len(), 1);
+        assert!(body_map(b"[1]").is_err());
+        assert!(body_map(b"{bad").is_err());
+        assert!(body_map(b"\"s\"").is_err());
+    }
+
+    #[test]
+    fn queries() {
+        let q = query_map(Some("list=true&version=2&x=a%2Fb")).unwrap();
+        assert_eq!(q["list"], "true");
+        assert_eq!(q["x"], "a/b");
+    }
+}

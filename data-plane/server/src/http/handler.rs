@@ -1,0 +1,97 @@
+//! The `/v1/*` handler: extract, run the core (writes on the blocking pool, since durable
+//! writes fsync; reads inline), render.
+
+use super::error::{error_response, http_error};
+use super::extract::{body_map, logical_path, query_map};
+use super::render::render;
+use super::AppState;
+use crate::core::error::CoreError;
+use crate::core::request::{ClientToken, Operation, Request};
+use axum::extract::State;
+use axum::response::Response;
+use http::{header, Method, StatusCode};
+
+pub async fn fallback() -> Response {
+    http_error(StatusCode::NOT_FOUND, "not found")
+}
+
+fn token_from(headers: &http::HeaderMap) -> Option<ClientToken> {
+    if let Some(v) = headers.get("x-vault-token").and_then(|v| v.to_str().ok()) {
+        if !v.is_empty() {
+            return Some(ClientToken(v.trim().to_owned()));
+        }
+    }
+    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let t = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer "))?;
+    Some(ClientToken(t.trim().to_owned()))
+}
+
+pub async fn v1(State(state): State<AppState>, req: axum::extract::Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let raw = parts.uri.path().strip_prefix("/v1/").unwrap_or("");
+    let path = match logical_path(raw) {
+        Ok(p) => p,
+        Err(msg) => return http_error(StatusCode::BAD_REQUEST, msg),
+    };
+    let mut query = match query_map(parts.uri.query()) {
+        Ok(q) => q,
+        Err(msg) => return http_error(StatusCode::BAD_REQUEST, msg),
+    };
+    let list_param = matches!(query.get("list").and_then(|v| v.as_str()), Some("true" | "1"));
+    let head = parts.method == Method::HEAD;
+    let op = match parts.method.as_str() {
+        "GET" | "HEAD" if list_param => Operation::List,
+        "GET" | "HEAD" => Operation::Read,
+        "POST" | "PUT" => Operation::Update,
+        "PATCH" => Operation::Patch,
+        "DELETE" => Operation::Delete,
+        "LIST" => Operation::List,
+        _ => return http_error(StatusCode::METHOD_NOT_ALLOWED, "unsupported operation"),
+    };
+    let bytes = match axum::body::to_bytes(body, state.max_request_size).await {
+        Ok(b) => b,
+        Err(e) => {
+            if is_length_limit(&e) {
+                return http_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+            }
+            return http_error(StatusCode::BAD_REQUEST, "failed to read request body");
+        }
+    };
+    let data = if matches!(op, Operation::Read | Operation::List | Operation::Delete)
+        && bytes.is_empty()
+    {
+        query.remove("list");
+        query
+    } else {
+        match body_map(&bytes) {
+            Ok(m) => m,
+            Err(msg) => return http_error(StatusCode::BAD_REQUEST, &msg),
+        }
+    };
+    let core_req = Request { op, path, data, token: token_from(&parts.headers), head };
+    let core = state.core.clone();
+    let result = if op.is_write() {
+        match tokio::task::spawn_blocking(move || core.handle(core_req)).await {
+            Ok(r) => r,
+            Err(e) => Err(CoreError::internal(format!("request task failed: {e}"))),
+        }
+    } else {
+        core.handle(core_req)
+    };
+    match result {
+        Ok(resp) => render(resp, head),
+        Err(e) => error_response(e),
+    }
+}
+
+/// Whether a body-read failure was the size limit (anywhere in the error's source chain).
+fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
