@@ -128,8 +128,20 @@ pub struct TelemetrySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self { log_format: LogFormat::Text, log_filter: "info".to_owned() }
+        // sqlx reports harmless server NOTICEs (e.g. "relation already exists") at info.
+        Self {
+            log_format: LogFormat::Text,
+            log_filter: "info,sqlx::postgres::notice=warn".to_owned(),
+        }
     }
+}
+
+/// Only `COFFER_<SECTION>__...` variables configure this service. Other `COFFER_*` variables
+/// (e.g. `COFFER_TEST_DATABASE_URL` used by test tooling) belong to other tools; without this
+/// filter they would be rejected as unknown fields. Typos inside a section are still rejected.
+fn is_section_key(key: &figment::value::UncasedStr) -> bool {
+    let section = key.as_str().split('.').next().unwrap_or_default();
+    ["http", "database", "auth", "telemetry"].iter().any(|s| s.eq_ignore_ascii_case(section))
 }
 
 impl Settings {
@@ -141,7 +153,7 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment
-            .merge(Env::prefixed("COFFER_").split("__"))
+            .merge(Env::prefixed("COFFER_").split("__").filter(is_section_key))
             .extract()
             .map_err(|e| ConfigError::Invalid(Box::new(e)))
     }
@@ -189,6 +201,7 @@ mod tests {
                 "[database]\nurl = \"postgres://file\"\n[http]\nlisten_addr = \"127.0.0.1:9000\"\n",
             )?;
             jail.set_env("COFFER_DATABASE__URL", "postgres://env");
+            jail.set_env("COFFER_SOME_OTHER_TOOL", "ignored");
             let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(s.database.url.expose_secret(), "postgres://env");
             assert_eq!(s.http.listen_addr.port(), 9000);
@@ -198,8 +211,19 @@ mod tests {
     }
 
     #[test]
+    fn unknown_key_inside_a_section_is_an_error() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("COFFER_DATABASE__URL", "postgres://env");
+            jail.set_env("COFFER_DATABASE__URLL", "postgres://typo");
+            assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
     fn missing_database_url_is_an_error() {
-        figment::Jail::expect_with(|_jail| {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
             assert!(Settings::load(None).is_err());
             Ok(())
         });

@@ -10,6 +10,7 @@ mod extract;
 mod health;
 mod members;
 mod oauth;
+mod openapi;
 mod operations;
 mod orgs;
 pub mod request_id;
@@ -20,8 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
@@ -63,6 +63,7 @@ impl Modify for BearerScheme {
 fn api() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
+        .routes(routes!(openapi::openapi_json))
         .routes(routes!(session::signup))
         .routes(routes!(session::login))
         .routes(routes!(oauth::token))
@@ -89,17 +90,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The complete application router with middleware.
 pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
-    let (router, doc) = api().split_for_parts();
-    // Rendered once: the document is static for the life of the process.
-    let doc: Arc<str> = doc.to_json().unwrap_or_default().into();
+    let (router, _) = api().split_for_parts();
     router
-        .route(
-            "/v1/openapi.json",
-            axum::routing::get(move || {
-                let doc = Arc::clone(&doc);
-                async move { json_text(doc) }
-            }),
-        )
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
@@ -112,12 +104,6 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
                 .on_failure(()),
         )
         .layer(axum::middleware::from_fn(request_id::middleware))
-}
-
-fn json_text(doc: Arc<str>) -> Response {
-    let mut res = doc.to_string().into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res
 }
 
 /// Request span: method, route template (groups requests regardless of ids) and request id. Headers and bodies are deliberately not recorded:
