@@ -161,9 +161,11 @@ fn seal(b: &Block) -> Result<SealConfig, ConfigError> {
             "region" => region = Some(as_string(k, v)?),
             "kms_key_id" => key_id = Some(as_string(k, v)?),
             "endpoint" => endpoint = Some(as_string(k, v)?),
-            "access_key" | "secret_key" | "session_token" => return Err(invalid(format!(
+            "access_key" | "secret_key" | "session_token" => {
+                return Err(invalid(format!(
                 "seal attribute {k:?} is not supported; use the AWS environment credential chain"
-            ))),
+            )))
+            }
             _ => return Err(invalid(format!("unknown seal attribute {k:?}"))),
         }
     }

@@ -48,6 +48,16 @@ pub async fn v1(State(state): State<AppState>, req: axum::extract::Request) -> R
         "LIST" => Operation::List,
         _ => return http_error(StatusCode::METHOD_NOT_ALLOWED, "unsupported operation"),
     };
+    if op == Operation::Patch {
+        let ct =
+            parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !ct.trim_start().starts_with("application/merge-patch+json") {
+            return http_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "PATCH requires Content-Type application/merge-patch+json",
+            );
+        }
+    }
     let bytes = match axum::body::to_bytes(body, state.max_request_size).await {
         Ok(b) => b,
         Err(e) => {

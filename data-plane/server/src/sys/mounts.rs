@@ -53,7 +53,7 @@ pub fn handle(
             let p = validate_mount_path(path)?;
             let entries = kind.table(core).snapshot();
             let e = entries.iter().find(|e| e.path == p).ok_or(CoreError::NotFound(None))?;
-            Ok(Response::data(describe(e, core)).flattened())
+            Ok(Response::data(describe(e)).flattened())
         }
         Operation::Update | Operation::Create => enable(core, req, path, kind),
         Operation::Delete => disable(core, path, kind),
@@ -69,7 +69,7 @@ fn effective(v: u64, sys: u64) -> u64 {
     }
 }
 
-fn describe(e: &MountEntry, core: &Core) -> Map<String, Value> {
+fn describe(e: &MountEntry) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("type".into(), e.kind.clone().into());
     m.insert("description".into(), e.description.clone().into());
@@ -78,8 +78,8 @@ fn describe(e: &MountEntry, core: &Core) -> Map<String, Value> {
     m.insert(
         "config".into(),
         json!({
-            "default_lease_ttl": effective(e.config.default_lease_ttl, core.config.default_lease_ttl),
-            "max_lease_ttl": effective(e.config.max_lease_ttl, core.config.max_lease_ttl),
+            "default_lease_ttl": e.config.default_lease_ttl,
+            "max_lease_ttl": e.config.max_lease_ttl,
             "force_no_cache": e.config.force_no_cache,
         }),
     );
@@ -97,7 +97,7 @@ fn list(core: &Core, kind: Kind) -> Response {
     let entries = kind.table(core).snapshot();
     let mut data = Map::new();
     for e in entries.iter() {
-        data.insert(e.path.clone(), Value::Object(describe(e, core)));
+        data.insert(e.path.clone(), Value::Object(describe(e)));
     }
     Response::data(data).flattened()
 }

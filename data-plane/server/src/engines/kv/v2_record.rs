@@ -110,11 +110,16 @@ impl Record {
     /// Drops versions beyond max_versions (oldest first).
     pub fn trim(&mut self, cfg: &MountConfig) {
         let max = self.effective_max_versions(cfg) as usize;
+        let mut trimmed = false;
         while self.versions.len() > max {
             let Some(first) = self.versions.keys().next().copied() else { break };
             self.versions.remove(&first);
+            trimmed = true;
         }
-        self.oldest_version = self.versions.keys().next().copied().unwrap_or(0);
+        // Like Vault, oldest_version stays 0 until versions have actually been pruned.
+        if trimmed {
+            self.oldest_version = self.versions.keys().next().copied().unwrap_or(0);
+        }
     }
 
     pub fn metadata(&self) -> Map<String, Value> {
