@@ -71,7 +71,9 @@ def test_entries_are_json_lines_with_hmacd_secrets(config_server_unsealed, tmp_p
     assert value_hash.startswith("hmac-sha256:")
     write_req = next(
         e for e in entries
-        if e["type"] == "request" and e["request"]["path"] == "kv/data/payments/db" and e["request"]["operation"] == "update"
+        if e["type"] == "request"
+        and e["request"]["path"] == "kv/data/payments/db"
+        and e["request"]["operation"] in ("create", "update")
     )
     assert write_req["request"]["data"]["data"]["password"] == value_hash
     read_resp = next(

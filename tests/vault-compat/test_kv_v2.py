@@ -82,6 +82,7 @@ def test_native_patch_requires_merge_patch_content_type(client, kv2_mount):
         headers={"Content-Type": "application/json"},
         raise_exception=False,
     )
+    assert not isinstance(resp, dict), "PATCH with Content-Type application/json must be refused (415)"
     assert resp.status_code == 415
     assert resp.json()["errors"]
 

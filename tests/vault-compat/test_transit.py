@@ -31,7 +31,12 @@ SIGNING_TYPES = ["ed25519", "ecdsa-p256"]
 @pytest.mark.parametrize("key_type", ENCRYPTION_TYPES + SIGNING_TYPES)
 def test_create_and_read_key(client, transit_mount, key_type):
     name = uid("key")
-    assert client.secrets.transit.create_key(name, key_type=key_type, mount_point=transit_mount).status_code in (200, 204)
+    created = client.secrets.transit.create_key(name, key_type=key_type, mount_point=transit_mount)
+    # Vault >= 1.12 answers 200 with the key's description (hvac gives a dict); older ones 204.
+    if isinstance(created, dict):
+        assert created["data"]["name"] == name
+    else:
+        assert created.status_code == 204
     key = client.secrets.transit.read_key(name, mount_point=transit_mount)["data"]
     assert key["name"] == name
     assert key["type"] == key_type
@@ -52,8 +57,9 @@ def test_create_and_read_key(client, transit_mount, key_type):
 
 
 def test_unknown_key_type_is_rejected(client, transit_mount):
+    # hvac validates key_type client-side, so send the request as-is.
     with pytest.raises(hvac.exceptions.InvalidRequest):
-        client.secrets.transit.create_key(uid("key"), key_type="rot13", mount_point=transit_mount)
+        client.adapter.post(f"/v1/{transit_mount}/keys/{uid('key')}", json={"type": "rot13"})
 
 
 def test_read_missing_key_is_404(client, transit_mount):
@@ -142,8 +148,9 @@ def test_convergent_encryption_is_deterministic_per_context(client, transit_moun
 
 
 def test_convergent_requires_derived(client, transit_mount):
+    # hvac refuses this combination client-side, so send the request as-is.
     with pytest.raises(hvac.exceptions.InvalidRequest):
-        client.secrets.transit.create_key(uid("conv"), convergent_encryption=True, mount_point=transit_mount)
+        client.adapter.post(f"/v1/{transit_mount}/keys/{uid('conv')}", json={"convergent_encryption": True})
 
 
 def test_batch_encrypt_decrypt(client, transit_mount):

@@ -26,12 +26,16 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def log_tail(path, lines=40):
+def log_tail(path, head=15, tail=25):
+    """The start and end of a log: a Rust error's message is at the top of its backtrace."""
     try:
         with open(path, "r", encoding="utf-8", errors="replace") as fh:
-            return "".join(fh.readlines()[-lines:])
+            lines = fh.readlines()
     except OSError:
         return "<no log>"
+    if len(lines) <= head + tail:
+        return "".join(lines)
+    return "".join(lines[:head]) + f"... ({len(lines) - head - tail} lines) ...\n" + "".join(lines[-tail:])
 
 
 class Process:
