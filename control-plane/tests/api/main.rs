@@ -1,0 +1,20 @@
+//! Black-box tests of the control-plane HTTP API: each test starts the real application on a
+//! fresh Postgres database (see `helpers`) and talks to it over HTTP, as a customer would.
+#![forbid(unsafe_code)]
+
+mod fixture;
+mod helpers;
+mod logs;
+mod routes;
+
+mod auth;
+mod cluster_validation;
+mod clusters;
+mod isolation;
+mod members;
+mod openapi;
+mod operations;
+mod roles;
+mod secrets;
+mod service_principals;
+mod session;
