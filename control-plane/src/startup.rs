@@ -21,6 +21,8 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     pool: PgPool,
+    cp: ControlPlane,
+    events: OperationEvents,
     settings: Settings,
 }
 
@@ -34,7 +36,10 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.http.listen_addr))?;
         let local_addr = listener.local_addr().context("reading the bound address")?;
-        Ok(Application { listener, local_addr, pool, settings })
+        let events = OperationEvents::default();
+        let cp = ControlPlane::new(pool.clone(), settings.auth.clone(), events.clone())
+            .context("configuring the control plane")?;
+        Ok(Application { listener, local_addr, pool, cp, events, settings })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -44,14 +49,13 @@ impl Application {
     /// Serves until `shutdown` is cancelled, then drains in-flight requests (long polls return
     /// early) and stops the notification listener.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let events = OperationEvents::default();
-        let listener_task = events
+        let listener_task = self
+            .events
             .listen(&self.pool, shutdown.child_token())
             .await
             .context("starting the operation notification listener")?;
-        let cp = ControlPlane::new(self.pool.clone(), self.settings.auth.clone(), events);
         let state = Arc::new(AppState {
-            cp,
+            cp: self.cp,
             shutdown: shutdown.clone(),
             secure_cookies: self.settings.http.secure_cookies,
         });

@@ -46,15 +46,19 @@ pub struct PasswordHasher {
 }
 
 impl PasswordHasher {
-    pub fn new(cfg: PasswordHashSettings) -> Self {
+    /// Fails if the configured cost is outside argon2's limits, so a bad config stops start-up
+    /// instead of silently weakening hashes.
+    pub fn new(cfg: PasswordHashSettings) -> Result<Self, ServiceError> {
         let params =
-            Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None).unwrap_or_default();
+            Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None).map_err(|e| {
+                ServiceError::Internal(format!("invalid auth.password_hash settings: {e}"))
+            })?;
         let salt = SaltString::generate(&mut OsRng);
         let dummy_hash = Argon2::new(Algorithm::Argon2id, argon2::Version::V0x13, params.clone())
             .hash_password(b"dummy password for timing", &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default();
-        Self { params, dummy_hash: dummy_hash.into() }
+            .map_err(|e| ServiceError::Internal(format!("password hashing failed: {e}")))?
+            .to_string();
+        Ok(Self { params, dummy_hash: dummy_hash.into() })
     }
 
     pub async fn hash(&self, password: Password) -> Result<String, ServiceError> {
@@ -100,6 +104,7 @@ mod tests {
 
     fn cheap() -> PasswordHasher {
         PasswordHasher::new(PasswordHashSettings { memory_kib: 64, iterations: 1, parallelism: 1 })
+            .unwrap()
     }
 
     fn pw(s: &str) -> Password {
@@ -114,6 +119,12 @@ mod tests {
         assert!(h.verify(pw("correct horse battery"), Some(stored.clone())).await);
         assert!(!h.verify(pw("wrong horse battery!"), Some(stored)).await);
         assert!(!h.verify(pw("dummy password for timing"), None).await);
+    }
+
+    #[test]
+    fn invalid_cost_is_rejected() {
+        let bad = PasswordHashSettings { memory_kib: 1, iterations: 0, parallelism: 1 };
+        assert!(PasswordHasher::new(bad).is_err());
     }
 
     #[test]

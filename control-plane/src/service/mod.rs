@@ -81,9 +81,13 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
-    pub fn new(pool: PgPool, auth: AuthSettings, events: OperationEvents) -> Self {
-        let hasher = PasswordHasher::new(auth.password_hash);
-        Self { pool, auth, hasher, events }
+    pub fn new(
+        pool: PgPool,
+        auth: AuthSettings,
+        events: OperationEvents,
+    ) -> Result<Self, ServiceError> {
+        let hasher = PasswordHasher::new(auth.password_hash)?;
+        Ok(Self { pool, auth, hasher, events })
     }
 
     pub fn pool(&self) -> &PgPool {
