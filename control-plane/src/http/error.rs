@@ -149,3 +149,48 @@ pub async fn route_not_found() -> ApiError {
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this path")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    #[tokio::test]
+    async fn service_errors_map_to_the_wire_model() {
+        let table: Vec<(ServiceError, u16, &str, Option<&str>)> = vec![
+            (
+                ServiceError::Invalid("name is bad".into()),
+                400,
+                "invalid_argument",
+                Some("name is bad"),
+            ),
+            (ServiceError::Unauthenticated, 401, "unauthenticated", None),
+            (ServiceError::PermissionDenied("no".into()), 403, "permission_denied", Some("no")),
+            (ServiceError::NotFound("cluster"), 404, "not_found", Some("cluster not found")),
+            (ServiceError::Conflict("taken".into()), 409, "conflict", Some("taken")),
+            // Internal detail must never reach the client.
+            (
+                ServiceError::Internal("db password is hunter2".into()),
+                500,
+                "internal",
+                Some("internal error"),
+            ),
+            (
+                ServiceError::Store(StoreError::Conflict("secret_constraint".into())),
+                500,
+                "internal",
+                Some("internal error"),
+            ),
+        ];
+        for (err, status, code, message) in table {
+            let res = ApiError::from(err).into_response();
+            assert_eq!(res.status().as_u16(), status);
+            let bytes = axum::body::to_bytes(res.into_body(), 4096).await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(body["error"]["code"], code, "{body}");
+            if let Some(m) = message {
+                assert_eq!(body["error"]["message"], m, "{body}");
+            }
+        }
+    }
+}
