@@ -6,7 +6,10 @@
 //! term keeps its initialised AES-GCM cipher, so reads never re-parse keys or redo key
 //! expansion. Key bytes are zeroized on drop and never printed.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use aes_gcm::{Aes256Gcm, KeyInit};
 use rand::{rngs::OsRng, RngCore};
@@ -34,6 +37,10 @@ pub struct KeyStatus {
     pub term: u32,
     /// When that key was installed.
     pub install_time: SystemTime,
+    /// Entries encrypted with that key by this process since unseal (not persisted; Vault
+    /// reports the same figure in `sys/key-status`, and it tells when to rotate: random 96-bit
+    /// nonces should stay well below 2^32 encryptions per key).
+    pub encryptions: u64,
 }
 
 /// One data-encryption key.
@@ -63,6 +70,8 @@ pub(crate) struct Keyring {
     root_cipher: Aes256Gcm,
     /// `terms[i].term == i + 1`: terms are dense, so lookup is an index.
     terms: Vec<TermKey>,
+    /// Encryptions with the active term since this keyring was loaded.
+    encryptions: AtomicU64,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -78,7 +87,17 @@ fn root_cipher(root: &RootKey) -> Aes256Gcm {
 impl Keyring {
     /// A new keyring with a single fresh key at term 1.
     pub(crate) fn new(root: &RootKey) -> Keyring {
-        Keyring { root_cipher: root_cipher(root), terms: vec![TermKey::generate(1)] }
+        Keyring {
+            root_cipher: root_cipher(root),
+            terms: vec![TermKey::generate(1)],
+            encryptions: AtomicU64::new(0),
+        }
+    }
+
+    /// The key for a new write, counted as one encryption.
+    pub(crate) fn for_encryption(&self) -> &TermKey {
+        self.encryptions.fetch_add(1, Ordering::Relaxed);
+        self.active()
     }
 
     /// The key new writes use (always the highest term).
@@ -95,7 +114,11 @@ impl Keyring {
 
     pub(crate) fn status(&self) -> KeyStatus {
         let active = self.active();
-        KeyStatus { term: active.term, install_time: active.installed }
+        KeyStatus {
+            term: active.term,
+            install_time: active.installed,
+            encryptions: self.encryptions.load(Ordering::Relaxed),
+        }
     }
 
     /// A copy of this keyring with one more term, which becomes active.
@@ -104,7 +127,7 @@ impl Keyring {
         let mut terms = Vec::with_capacity(self.terms.len() + 1);
         terms.extend(self.terms.iter().cloned());
         terms.push(TermKey::generate(next));
-        Ok(Keyring { root_cipher: self.root_cipher.clone(), terms })
+        Ok(Keyring { root_cipher: self.root_cipher.clone(), terms, encryptions: AtomicU64::new(0) })
     }
 
     /// The keyring serialised and encrypted under the root key, ready to store.
@@ -131,7 +154,7 @@ impl Keyring {
             entry::open(&root_cipher, KEYRING_PATH, blob).ok_or(BarrierError::InvalidKey)?,
         );
         let terms = decode_terms(&plain).ok_or(BarrierError::KeyringCorrupt)?;
-        Ok(Keyring { root_cipher, terms })
+        Ok(Keyring { root_cipher, terms, encryptions: AtomicU64::new(0) })
     }
 }
 

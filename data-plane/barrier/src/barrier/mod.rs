@@ -128,7 +128,7 @@ impl Barrier {
     }
 
     fn encrypt(ring: &Keyring, path: &str, value: &[u8]) -> Result<Vec<u8>, BarrierError> {
-        let key = ring.active();
+        let key = ring.for_encryption();
         entry::seal(&key.cipher, key.term, path, value)
     }
 

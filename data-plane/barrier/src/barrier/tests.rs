@@ -170,11 +170,15 @@ fn rotate_keeps_old_entries_and_uses_new_term() {
     let first = b.key_status().unwrap();
     assert_eq!(first.term, 1);
     b.put("old", b"written under term 1").unwrap();
+    assert_eq!(b.key_status().unwrap().encryptions, 1);
     let second = b.rotate().unwrap();
     assert_eq!(second.term, 2);
+    assert_eq!(second.encryptions, 0, "a new term starts uncounted");
     assert!(second.install_time >= first.install_time);
     assert_eq!(b.key_status().unwrap(), second);
     b.put("new", b"written under term 2").unwrap();
+    b.transaction(&[TxOp::Put("tx1", b"1"), TxOp::Delete("x"), TxOp::Put("tx2", b"2")]).unwrap();
+    assert_eq!(b.key_status().unwrap().encryptions, 3, "one per put, deletes are free");
     assert_eq!(crate::entry::term_of(&raw(&b, "old")), Some(1));
     assert_eq!(crate::entry::term_of(&raw(&b, "new")), Some(2));
     for _ in 0..3 {
