@@ -49,6 +49,39 @@ impl KmsSealConfig {
         }
     }
 
+    /// Builds the configuration from a Vault `seal "awskms"` stanza: `stanza` looks up its
+    /// string fields (`region`, `kms_key_id`, `endpoint`, `access_key`, `secret_key`,
+    /// `session_token`), `env` looks up environment variables. Stanza values win; gaps are filled
+    /// as Vault documents: `kms_key_id` from `VAULT_AWSKMS_SEAL_KEY_ID`, `region` from
+    /// `AWS_REGION` then `AWS_DEFAULT_REGION` then `us-east-1`, `endpoint` from
+    /// `AWS_KMS_ENDPOINT`. Empty strings count as unset. Credentials missing from the stanza are
+    /// left to the SDK's default chain (which reads `AWS_ACCESS_KEY_ID` and friends itself).
+    pub fn from_vault_stanza(
+        stanza: impl Fn(&str) -> Option<String>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<KmsSealConfig, KmsSealError> {
+        let set = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let field = |name: &str| set(stanza(name));
+        let var = |name: &str| set(env(name));
+        let kms_key_id = field("kms_key_id")
+            .or_else(|| var("VAULT_AWSKMS_SEAL_KEY_ID"))
+            .ok_or(KmsSealError::Config("kms_key_id is required"))?;
+        let region = field("region")
+            .or_else(|| var("AWS_REGION"))
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        let cfg = KmsSealConfig {
+            region,
+            kms_key_id,
+            endpoint: field("endpoint").or_else(|| var("AWS_KMS_ENDPOINT")),
+            access_key: field("access_key"),
+            secret_key: field("secret_key").map(SecretString::from),
+            session_token: field("session_token").map(SecretString::from),
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// Checks the fields that can be checked without calling AWS.
     pub fn validate(&self) -> Result<(), KmsSealError> {
         if self.region.trim().is_empty() {
@@ -146,6 +179,82 @@ mod tests {
             },
             Ok(()),
         );
+    }
+
+    /// Looks names up in a fixed list, like a parsed stanza or an environment.
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn from_vault_stanza_precedence() {
+        type Expect<'a> = Result<(&'a str, &'a str, Option<&'a str>), &'a str>;
+        let check = |stanza: &[(&str, &str)], env: &[(&str, &str)], expect: Expect<'_>| {
+            let got = KmsSealConfig::from_vault_stanza(lookup(stanza), lookup(env));
+            let got = match got {
+                Ok(ref c) => Ok((c.region.as_str(), c.kms_key_id.as_str(), c.endpoint.as_deref())),
+                Err(KmsSealError::Config(m)) => Err(m),
+                Err(ref other) => panic!("unexpected {other:?}"),
+            };
+            assert_eq!(got, expect, "stanza {stanza:?} env {env:?}");
+        };
+        check(&[("kms_key_id", "k1")], &[], Ok(("us-east-1", "k1", None)));
+        check(&[], &[("VAULT_AWSKMS_SEAL_KEY_ID", "k-env")], Ok(("us-east-1", "k-env", None)));
+        check(
+            &[("kms_key_id", "k1")],
+            &[("VAULT_AWSKMS_SEAL_KEY_ID", "k-env")],
+            Ok(("us-east-1", "k1", None)),
+        );
+        check(&[("kms_key_id", "")], &[], Err("kms_key_id is required"));
+        check(&[], &[], Err("kms_key_id is required"));
+        check(
+            &[("kms_key_id", "k"), ("region", "eu-west-1")],
+            &[("AWS_REGION", "us-west-2")],
+            Ok(("eu-west-1", "k", None)),
+        );
+        check(
+            &[("kms_key_id", "k")],
+            &[("AWS_REGION", "us-west-2"), ("AWS_DEFAULT_REGION", "ap-south-1")],
+            Ok(("us-west-2", "k", None)),
+        );
+        check(
+            &[("kms_key_id", "k")],
+            &[("AWS_DEFAULT_REGION", "ap-south-1")],
+            Ok(("ap-south-1", "k", None)),
+        );
+        check(
+            &[("kms_key_id", "k")],
+            &[("AWS_KMS_ENDPOINT", "http://127.0.0.1:1")],
+            Ok(("us-east-1", "k", Some("http://127.0.0.1:1"))),
+        );
+        check(
+            &[("kms_key_id", "k"), ("endpoint", "https://vpce.example")],
+            &[("AWS_KMS_ENDPOINT", "http://127.0.0.1:1")],
+            Ok(("us-east-1", "k", Some("https://vpce.example"))),
+        );
+        check(
+            &[("kms_key_id", "k"), ("endpoint", "vpce.example")],
+            &[],
+            Err("endpoint must start with http:// or https://"),
+        );
+        check(
+            &[("kms_key_id", "k"), ("access_key", "AKIA")],
+            &[],
+            Err("access_key is set without secret_key"),
+        );
+        let full = KmsSealConfig::from_vault_stanza(
+            lookup(&[
+                ("kms_key_id", "k"),
+                ("access_key", "AKIA"),
+                ("secret_key", "s"),
+                ("session_token", "t"),
+            ]),
+            lookup(&[]),
+        )
+        .unwrap();
+        assert_eq!(full.access_key.as_deref(), Some("AKIA"));
+        assert_eq!(full.secret_key.as_ref().map(|s| s.expose_secret()), Some("s"));
+        assert_eq!(full.session_token.as_ref().map(|s| s.expose_secret()), Some("t"));
     }
 
     #[test]
