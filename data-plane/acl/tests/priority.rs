@@ -182,6 +182,18 @@ fn priority_rule_4_longer_wins_and_rule_5_lexical() {
 }
 
 #[test]
+fn leading_wildcard_and_literal_first_segment_patterns_compete() {
+    let policy =
+        [rule("+/x", r#""read""#), rule("a/+", r#""update""#), rule("+", r#""list""#)].concat();
+    let p = [policy.as_str()];
+    check(&p, "a/x", &["update"]);
+    check(&p, "b/x", &["read"]);
+    check(&p, "a/y", &["update"]);
+    check(&p, "b", &["list"]);
+    check(&p, "b/y", &["deny"]);
+}
+
+#[test]
 fn segment_wildcard_with_trailing_glob() {
     let policy = [rule("secret/data/+/teamb/*", r#""read""#), rule("kv/+/*", r#""list""#)].concat();
     let p = [policy.as_str()];

@@ -3,8 +3,9 @@
 //! Built once per token's policy set, queried on every request, so all the work happens at build
 //! time: exact patterns in a hash map; prefix (`foo/*`) stems in a hash map probed only at the
 //! distinct stem lengths that exist (longest first, so the first hit is the longest prefix);
-//! `+` patterns pre-split and pre-sorted by Vault's priority so the first one that matches is the
-//! best. A lookup allocates nothing.
+//! `+` patterns pre-split, bucketed by their literal first segment and pre-sorted by Vault's
+//! priority so the first one that matches in a bucket is that bucket's best. A lookup allocates
+//! nothing.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -17,8 +18,12 @@ pub(crate) struct Index {
     prefix: HashMap<Box<str>, usize>,
     /// Distinct prefix stem lengths, longest first.
     prefix_lens: Vec<usize>,
-    /// Highest priority first.
-    segment: Vec<SegmentPattern>,
+    /// `+` patterns whose first segment is a literal, bucketed by it; each bucket is sorted
+    /// highest priority first. Most policies name a mount first, so a lookup only scans the
+    /// patterns for its own mount plus `any_first_segment`.
+    segment_by_first: HashMap<Box<str>, Vec<SegmentPattern>>,
+    /// `+` patterns starting with a wildcard (or a single prefix-matched segment), sorted.
+    segment_any: Vec<SegmentPattern>,
 }
 
 /// A `+` pattern ready for matching, with the fields Vault's priority order compares.
@@ -79,13 +84,28 @@ impl Index {
         prefix_lens.sort_unstable_by(|a, b| b.cmp(a));
         prefix_lens.dedup();
 
-        let mut segment: Vec<SegmentPattern> = segment
-            .into_iter()
-            .filter(|(pattern, _)| !pattern.is_empty())
-            .map(|(pattern, perm)| compile_segment(&pattern, perm))
-            .collect();
-        segment.sort_by(|a, b| b.priority.cmp(&a.priority));
-        Index { perms, exact, prefix, prefix_lens, segment }
+        let mut segment_by_first: HashMap<Box<str>, Vec<SegmentPattern>> = HashMap::new();
+        let mut segment_any = Vec::new();
+        for (pattern, perm) in segment {
+            if pattern.is_empty() {
+                continue;
+            }
+            let compiled = compile_segment(&pattern, perm);
+            let first = &compiled.parts[0];
+            // A lone prefix-matched segment matches by `starts_with`, not equality.
+            let literal_first =
+                &**first != "+" && (compiled.parts.len() > 1 || !compiled.priority.is_prefix);
+            if literal_first {
+                segment_by_first.entry(first.clone()).or_default().push(compiled);
+            } else {
+                segment_any.push(compiled);
+            }
+        }
+        for bucket in segment_by_first.values_mut() {
+            bucket.sort_by(|a, b| b.priority.cmp(&a.priority));
+        }
+        segment_any.sort_by(|a, b| b.priority.cmp(&a.priority));
+        Index { perms, exact, prefix, prefix_lens, segment_by_first, segment_any }
     }
 
     /// Vault's lookup: exact match, then (for LIST) the path without its trailing slash, then the
@@ -112,11 +132,21 @@ impl Index {
 
     fn non_exact(&self, path: &str) -> Option<&Permissions> {
         let prefix_hit = self.longest_prefix(path);
-        if self.segment.is_empty() {
+        if self.segment_by_first.is_empty() && self.segment_any.is_empty() {
             return prefix_hit.map(|(_, i)| &self.perms[i]);
         }
         let path_segments = path.bytes().filter(|&b| b == b'/').count() + 1;
-        let segment_hit = self.segment.iter().find(|p| p.matches(path, path_segments));
+        let first = path.split('/').next().unwrap_or_default();
+        let bucket_hit = self
+            .segment_by_first
+            .get(first)
+            .and_then(|bucket| bucket.iter().find(|p| p.matches(path, path_segments)));
+        let any_hit = self.segment_any.iter().find(|p| p.matches(path, path_segments));
+        let segment_hit = match (bucket_hit, any_hit) {
+            (Some(a), Some(b)) if b.priority.cmp(&a.priority) == Ordering::Greater => Some(b),
+            (Some(a), _) => Some(a),
+            (None, b) => b,
+        };
         match (prefix_hit, segment_hit) {
             (None, None) => None,
             (Some((_, i)), None) => Some(&self.perms[i]),
