@@ -66,6 +66,8 @@ pub struct KeyConfigUpdate {
     pub deletion_allowed: Option<bool>,
     pub exportable: Option<bool>,
     pub allow_plaintext_backup: Option<bool>,
+    /// Seconds (JSON number, or a duration string such as `"24h"`).
+    #[serde(deserialize_with = "crate::request::duration_secs")]
     pub auto_rotate_period: Option<u64>,
 }
 
@@ -109,6 +111,7 @@ impl Key {
         if opts.convergent_encryption && (!opts.derived || !opts.key_type.supports_encryption()) {
             return Err(TransitError::ConvergentNotSupported);
         }
+        crate::request::check_auto_rotate_period(opts.auto_rotate_period)?;
         let mut versions = BTreeMap::new();
         versions.insert(1, KeyVersion::generate(opts.key_type));
         Ok(Key {
@@ -164,6 +167,9 @@ impl Key {
             return Err(TransitError::InvalidConfig(
                 "min_encryption_version must be greater than or equal to min_decryption_version",
             ));
+        }
+        if let Some(period) = update.auto_rotate_period {
+            crate::request::check_auto_rotate_period(period)?;
         }
         if update.exportable == Some(false) && self.exportable {
             return Err(TransitError::InvalidConfig(

@@ -18,6 +18,7 @@ mod info;
 mod key;
 mod key_type;
 mod material;
+mod request;
 mod sign;
 
 pub use batch::{DecryptItem, EncryptItem, InputItem, ItemOutcome};
@@ -27,4 +28,5 @@ pub use hash::HashAlgorithm;
 pub use info::{KeyInfo, VersionInfo};
 pub use key::{ExportKind, Key, KeyConfigUpdate, KeyOptions};
 pub use key_type::KeyType;
+pub use request::CreateKeyRequest;
 pub use sign::{Marshaling, SignParams};

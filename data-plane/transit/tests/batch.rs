@@ -89,3 +89,45 @@ fn hmac_and_sign_batches() {
     let v = k.verify_batch(&verify, &SignParams::default());
     assert_eq!((v[0].valid, v[1].valid), (Some(true), Some(false)));
 }
+
+#[test]
+fn key_requests_deserialise_from_vault_json() {
+    use coffer_transit::{CreateKeyRequest, KeyConfigUpdate, TransitError};
+    let table: Vec<(serde_json::Value, Result<(KeyType, bool, u64), TransitError>)> = vec![
+        (json!({}), Ok((KeyType::Aes256Gcm96, false, 0))),
+        (json!({"type": null, "derived": null}), Ok((KeyType::Aes256Gcm96, false, 0))),
+        (json!({"type": "ed25519", "derived": true}), Ok((KeyType::Ed25519, true, 0))),
+        (
+            json!({"type": "ecdsa-p256", "auto_rotate_period": "24h"}),
+            Ok((KeyType::EcdsaP256, false, 86_400)),
+        ),
+        (json!({"auto_rotate_period": 7200}), Ok((KeyType::Aes256Gcm96, false, 7200))),
+        (json!({"type": "rot13"}), Err(TransitError::UnknownKeyType("rot13".into()))),
+    ];
+    for (body, expect) in table {
+        let req: CreateKeyRequest = serde_json::from_value(body.clone()).unwrap();
+        let got = req.options().map(|o| (o.key_type, o.derived, o.auto_rotate_period));
+        assert_eq!(got, expect, "{body}");
+    }
+    assert!(
+        serde_json::from_value::<CreateKeyRequest>(json!({"auto_rotate_period": "soon"})).is_err()
+    );
+
+    // Too-short rotation periods are refused at creation and in config.
+    let req: CreateKeyRequest =
+        serde_json::from_value(json!({"auto_rotate_period": "10m"})).unwrap();
+    assert!(matches!(
+        Key::create("k", req.options().unwrap()),
+        Err(TransitError::InvalidConfig(_))
+    ));
+    let mut k = Key::create("k", KeyOptions::new(KeyType::Aes256Gcm96)).unwrap();
+    let update: KeyConfigUpdate = serde_json::from_value(
+        json!({"auto_rotate_period": "30m", "min_decryption_version": null}),
+    )
+    .unwrap();
+    assert!(matches!(k.configure(&update), Err(TransitError::InvalidConfig(_))));
+    let update: KeyConfigUpdate =
+        serde_json::from_value(json!({"auto_rotate_period": "2h"})).unwrap();
+    k.configure(&update).unwrap();
+    assert_eq!(k.auto_rotate_period(), 7200);
+}
