@@ -67,7 +67,7 @@ fn as_duration(key: &str, e: &Expression) -> Result<u64, ConfigError> {
     }
 }
 
-fn label<'a>(b: &'a Block) -> Result<&'a str, ConfigError> {
+fn label(b: &Block) -> Result<&str, ConfigError> {
     match b.labels() {
         [l] => Ok(l.as_str()),
         _ => Err(invalid(format!("block {:?} needs exactly one label", b.identifier()))),
@@ -233,13 +233,20 @@ mod tests {
     fn full_config() {
         let c = parse(
             r#"
-            storage "raft" { path = "/tmp/x" node_id = "n1" }
+            storage "raft" {
+              path    = "/tmp/x"
+              node_id = "n1"
+            }
             listener "tcp" {
               address = "0.0.0.0:8201"
               tls_disable = "true"
               max_request_size = 1024
             }
-            seal "awskms" { region = "us-east-1" kms_key_id = "k" endpoint = "http://127.0.0.1:5000" }
+            seal "awskms" {
+              region     = "us-east-1"
+              kms_key_id = "k"
+              endpoint   = "http://localhost:4566"
+            }
             api_addr = "http://127.0.0.1:8201"
             disable_mlock = true
             ui = true
@@ -270,7 +277,7 @@ mod tests {
         check_err(&format!("storage \"redb\" {{ path = \"x\" }}\n{l}\nfoo = 1"), "foo");
         check_err("storage \"redb\" { path = ", "syntax");
         check_err(
-            &format!("storage \"redb\" {{ path = \"x\" }}\nlistener \"tcp\" {{ adress = \"x\" }}"),
+            "storage \"redb\" { path = \"x\" }\nlistener \"tcp\" { adress = \"x\" }",
             "adress",
         );
     }

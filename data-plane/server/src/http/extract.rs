@@ -11,10 +11,10 @@ pub fn logical_path(raw: &str) -> Result<String, &'static str> {
     if decoded.chars().any(|c| c.is_control()) {
         return Err("invalid character in path");
     }
-    let trimmed = decoded.trim_start_matches('/');
-    if trimmed.len() + 1 < decoded.len() {
+    if decoded.starts_with('/') {
         return Err("invalid path: empty segment");
     }
+    let trimmed = decoded.as_str();
     let body = trimmed.strip_suffix('/').unwrap_or(trimmed);
     if !body.is_empty() && body.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
         return Err("invalid path: empty or relative segment");

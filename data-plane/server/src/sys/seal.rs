@@ -104,14 +104,20 @@ pub fn health(core: &Core, req: &Request) -> CoreResult<Response> {
             None => Ok(default),
         }
     };
+    // All overrides are validated up front, like Vault, even those for other states.
+    let (uninit, sealed_code, active) =
+        (code("uninitcode", 501)?, code("sealedcode", 503)?, code("activecode", 200)?);
+    for other in ["standbycode", "drsecondarycode", "performancestandbycode", "recoverymodecode"] {
+        code(other, 200)?;
+    }
     let initialized = core.is_initialized()?;
     let sealed = core.is_sealed();
     let status = if !initialized {
-        code("uninitcode", 501)?
+        uninit
     } else if sealed {
-        code("sealedcode", 503)?
+        sealed_code
     } else {
-        code("activecode", 200)?
+        active
     };
     let cluster = core.cluster();
     let body = json!({
