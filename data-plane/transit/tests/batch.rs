@@ -93,7 +93,8 @@ fn hmac_and_sign_batches() {
 #[test]
 fn key_requests_deserialise_from_vault_json() {
     use coffer_transit::{CreateKeyRequest, KeyConfigUpdate, TransitError};
-    let table: Vec<(serde_json::Value, Result<(KeyType, bool, u64), TransitError>)> = vec![
+    type Expect = Result<(KeyType, bool, u64), TransitError>;
+    let table: Vec<(serde_json::Value, Expect)> = vec![
         (json!({}), Ok((KeyType::Aes256Gcm96, false, 0))),
         (json!({"type": null, "derived": null}), Ok((KeyType::Aes256Gcm96, false, 0))),
         (json!({"type": "ed25519", "derived": true}), Ok((KeyType::Ed25519, true, 0))),
