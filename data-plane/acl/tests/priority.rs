@@ -374,3 +374,10 @@ fn many_rules_lookup_is_fast() {
     // Generous even for an unoptimised build on a loaded 2-core machine: ~50µs per lookup.
     assert!(start.elapsed() < std::time::Duration::from_secs(1), "{:?}", start.elapsed());
 }
+
+#[test]
+fn acl_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Acl>();
+    assert_send_sync::<Policy>();
+}

@@ -75,7 +75,7 @@ impl Key {
             key_type: kt,
             keys,
             latest_version: self.latest_version(),
-            min_available_version: 0,
+            min_available_version: self.min_available_version(),
             min_decryption_version: self.min_decryption_version(),
             min_encryption_version: self.min_encryption_version(),
             deletion_allowed: self.deletion_allowed(),

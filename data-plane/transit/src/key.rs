@@ -48,6 +48,9 @@ pub struct Key {
     latest_version: u32,
     min_decryption_version: u32,
     min_encryption_version: u32,
+    /// Versions below this were trimmed (deleted for good); 0 = never trimmed.
+    #[serde(default)]
+    min_available_version: u32,
     deletion_allowed: bool,
     exportable: bool,
     allow_plaintext_backup: bool,
@@ -121,6 +124,7 @@ impl Key {
             latest_version: 1,
             min_decryption_version: 1,
             min_encryption_version: 0,
+            min_available_version: 0,
             deletion_allowed: false,
             exportable: opts.exportable,
             allow_plaintext_backup: opts.allow_plaintext_backup,
@@ -196,6 +200,34 @@ impl Key {
             self.auto_rotate_period = v;
         }
         Ok(())
+    }
+
+    /// Permanently deletes versions below `min_available_version` (Vault's `trim`). Allowed only
+    /// up to the minimum decryption (and, if set, encryption) version, and never backwards.
+    pub fn trim(&mut self, min_available_version: u32) -> Result<(), TransitError> {
+        let problem = if min_available_version == 0 {
+            Some("minimum available version should be positive")
+        } else if min_available_version < self.min_available_version {
+            Some("minimum available version cannot be decremented")
+        } else if self.min_encryption_version != 0
+            && min_available_version > self.min_encryption_version
+        {
+            Some("cannot set minimum available version greater than minimum encryption version")
+        } else if min_available_version > self.min_decryption_version {
+            Some("cannot set minimum available version greater than minimum decryption version")
+        } else {
+            None
+        };
+        if let Some(reason) = problem {
+            return Err(TransitError::InvalidConfig(reason));
+        }
+        self.versions.retain(|v, _| *v >= min_available_version);
+        self.min_available_version = min_available_version;
+        Ok(())
+    }
+
+    pub fn min_available_version(&self) -> u32 {
+        self.min_available_version
     }
 
     pub fn name(&self) -> &str {

@@ -337,3 +337,51 @@ fn encrypt_throughput_is_adequate() {
     // source per call.
     assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
 }
+
+#[test]
+fn trim_removes_old_versions_within_policy() {
+    let mut k = key(KeyType::Aes256Gcm96);
+    let v1 = enc(&k, b"old", None);
+    k.rotate().unwrap();
+    k.rotate().unwrap();
+    for (min_available, ok) in [(0, false), (2, false)] {
+        assert_eq!(k.trim(min_available).is_ok(), ok, "{min_available}");
+    }
+    k.configure(&KeyConfigUpdate {
+        min_decryption_version: Some(3),
+        min_encryption_version: Some(3),
+        ..Default::default()
+    })
+    .unwrap();
+    k.trim(2).unwrap();
+    assert_eq!(k.min_available_version(), 2);
+    assert!(k.trim(1).is_err(), "cannot decrement");
+    assert!(k.trim(4).is_err(), "cannot pass min_decryption_version");
+    assert_eq!(k.info().keys.keys().collect::<Vec<_>>(), ["2", "3"]);
+    // Even if policy were relaxed, trimmed material is gone.
+    k.configure(&KeyConfigUpdate {
+        min_decryption_version: Some(1),
+        min_encryption_version: Some(0),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(dec(&k, &v1, None).unwrap_err(), TransitError::InvalidVersion(1));
+}
+
+#[test]
+fn keys_are_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Key>();
+    let k = std::sync::Arc::new(key(KeyType::Aes256Gcm96));
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let k = k.clone();
+            std::thread::spawn(move || {
+                let msg = format!("thread {i}");
+                let ct = enc(&k, msg.as_bytes(), None);
+                dec(&k, &ct, None).unwrap() == msg.as_bytes()
+            })
+        })
+        .collect();
+    assert!(handles.into_iter().all(|h| h.join().unwrap()));
+}
