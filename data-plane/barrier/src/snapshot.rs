@@ -43,6 +43,10 @@ fn area_index(code: u8) -> Option<usize> {
     Area::ALL.iter().position(|a| area_code(*a) == code)
 }
 
+fn bounded_len(len: usize, max: u32, what: &'static str) -> Result<u32, SnapshotError> {
+    u32::try_from(len).ok().filter(|l| *l <= max).ok_or(SnapshotError::Malformed(what))
+}
+
 /// A writer that hashes everything passing through it.
 struct HashingWriter<W: Write> {
     inner: W,
@@ -67,10 +71,9 @@ pub(crate) fn write(store: &Store, out: &mut dyn Write) -> Result<(), BarrierErr
         for item in table.iter().map_err(StorageError::from)? {
             let (key, value) = item.map_err(StorageError::from)?;
             let (key, value) = (key.value().as_bytes(), value.value());
-            let too_big = SnapshotError::Malformed("entry too large for snapshot format");
-            let key_len = u32::try_from(key.len()).map_err(|_| too_big)?;
-            let too_big = SnapshotError::Malformed("entry too large for snapshot format");
-            let value_len = u32::try_from(value.len()).map_err(|_| too_big)?;
+            // The writer enforces the reader's limits: a snapshot that was written can be restored.
+            let key_len = bounded_len(key.len(), MAX_KEY_LEN, "key too long")?;
+            let value_len = bounded_len(value.len(), MAX_VALUE_LEN, "value too long")?;
             w.put(&[area_code(area)]).map_err(io)?;
             w.put(&key_len.to_be_bytes()).map_err(io)?;
             w.put(key).map_err(io)?;

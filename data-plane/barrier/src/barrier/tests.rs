@@ -380,3 +380,24 @@ fn debug_output_reveals_no_keys() {
     let shown = format!("{b:?} {root:?}");
     assert_eq!(shown, "Barrier { sealed: false, .. } RootKey(<redacted>)");
 }
+
+#[test]
+fn snapshot_of_many_entries_round_trips_through_a_file() {
+    let (src, root) = unsealed();
+    let values: Vec<(String, Vec<u8>)> = (0..1000usize)
+        .map(|i| (format!("m{}/k{i}", i % 7), vec![(i % 251) as u8; (i * 37) % 2000]))
+        .collect();
+    let ops: Vec<TxOp<'_>> = values.iter().map(|(k, v)| TxOp::Put(k, v)).collect();
+    src.transaction(&ops).unwrap();
+
+    let dir = TempDir::new();
+    let file = dir.path().join("snap");
+    src.snapshot(&mut std::fs::File::create(&file).unwrap()).unwrap();
+    let dst = Barrier::new(Store::open(&dir.path().join("restored.redb")).unwrap());
+    dst.restore(&mut std::fs::File::open(&file).unwrap()).unwrap();
+    dst.unseal(&root).unwrap();
+    for (k, v) in &values {
+        assert_eq!(dst.get(k).unwrap().as_deref(), Some(v.as_slice()), "{k}");
+    }
+    assert_eq!(dst.list("").unwrap().len(), 7);
+}
