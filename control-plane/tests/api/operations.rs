@@ -48,6 +48,23 @@ async fn wait_rejects_bad_timeouts() {
     }
 }
 
+/// Polls the captured logs until the wait request `request_id` has read the operation once,
+/// i.e. it is now blocked on the change notification.
+async fn until_wait_has_read(request_id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logs = crate::logs::captured();
+        if logs.lines().any(|l| l.contains(request_id) && l.contains("FROM operations")) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the wait request never read the operation; logs:\n{logs}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_wakes_when_the_operation_finishes() {
     let app = spawn_app().await;
@@ -55,19 +72,23 @@ async fn wait_wakes_when_the_operation_finishes() {
     let (_, op) = app.create_cluster(&user.own_org, &user.token, "woken").await;
     let op_id = str_field(&op, "id");
     let path = format!("/v1/orgs/{}/operations/{op_id}/wait?timeout=30s", user.own_org);
+    let request_id = format!("wait-{}", uuid::Uuid::new_v4().simple());
 
     let started = Instant::now();
     let waiter = {
-        let client = app.client.clone();
-        let url = app.url(&path);
-        let token = user.token.clone();
+        let req = app
+            .client
+            .get(app.url(&path))
+            .bearer_auth(&user.token)
+            .header("x-request-id", &request_id);
         tokio::spawn(async move {
-            let resp = client.get(url).bearer_auth(token).send().await.expect("wait request");
+            let resp = req.send().await.expect("wait request");
             (resp.status().as_u16(), resp.json::<Value>().await.expect("wait body"))
         })
     };
-    // Whatever moment the wait reached (before or after it subscribed), finishing the operation
-    // must end it long before the 30 s timeout: a correct wait re-reads after subscribing.
+    // Finish the operation only once the wait has seen it pending, so what ends the wait is the
+    // change notification (from another connection, as the provisioning engine will make it).
+    until_wait_has_read(&request_id).await;
     crate::helpers::finish_operation(&app, &op_id, "failed").await;
     let (status, body) = tokio::time::timeout(Duration::from_secs(20), waiter)
         .await
@@ -78,4 +99,19 @@ async fn wait_wakes_when_the_operation_finishes() {
     assert_eq!(body["error"]["code"], "test_failure", "{body}");
     assert!(body["finished_at"].is_string(), "{body}");
     assert!(started.elapsed() < Duration::from_secs(10), "woke only after {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn wait_returns_at_once_for_a_finished_operation() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let (_, op) = app.create_cluster(&user.own_org, &user.token, "finished").await;
+    let op_id = str_field(&op, "id");
+    crate::helpers::finish_operation(&app, &op_id, "succeeded").await;
+    let started = Instant::now();
+    let path = format!("/v1/orgs/{}/operations/{op_id}/wait?timeout=30s", user.own_org);
+    let body = app.get(&path, &user.token).await.expect(200).clone();
+    assert_eq!(body["state"], "succeeded", "{body}");
+    assert_eq!(body["error"], Value::Null, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
 }
