@@ -4,6 +4,8 @@
 //! accepted) and serialises the outcomes as `batch_results`. A failing item carries its error
 //! and never fails the batch, as in Vault. Single requests use the same `*_item` functions.
 
+use std::fmt;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -14,7 +16,8 @@ use crate::{
 };
 
 /// One encryption input: `plaintext` (and `context`, `nonce`, `associated_data`) are base64.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `Debug` redacts the plaintext.
+#[derive(Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct EncryptItem {
     pub plaintext: Option<String>,
@@ -49,8 +52,8 @@ pub struct InputItem {
     pub reference: Option<String>,
 }
 
-/// A batch result item in Vault's shape; unset fields are omitted.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+/// A batch result item in Vault's shape; unset fields are omitted. `Debug` redacts plaintext.
+#[derive(Clone, Default, Serialize, PartialEq, Eq)]
 pub struct ItemOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ciphertext: Option<String>,
@@ -69,6 +72,34 @@ pub struct ItemOutcome {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+}
+
+const REDACTED: &str = "[redacted]";
+
+impl fmt::Debug for EncryptItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncryptItem")
+            .field("plaintext", &self.plaintext.as_ref().map(|_| REDACTED))
+            .field("context", &self.context)
+            .field("key_version", &self.key_version)
+            .field("reference", &self.reference)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ItemOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ItemOutcome")
+            .field("ciphertext", &self.ciphertext)
+            .field("plaintext", &self.plaintext.as_ref().map(|_| REDACTED))
+            .field("key_version", &self.key_version)
+            .field("hmac", &self.hmac)
+            .field("signature", &self.signature)
+            .field("valid", &self.valid)
+            .field("error", &self.error)
+            .field("reference", &self.reference)
+            .finish()
+    }
 }
 
 fn ser_secret<S: serde::Serializer>(

@@ -132,3 +132,15 @@ fn key_requests_deserialise_from_vault_json() {
     k.configure(&update).unwrap();
     assert_eq!(k.auto_rotate_period(), 7200);
 }
+
+#[test]
+fn debug_output_redacts_plaintexts() {
+    let k = Key::create("k", KeyOptions::new(KeyType::Aes256Gcm96)).unwrap();
+    let item = EncryptItem { plaintext: Some("c2VjcmV0LXZhbHVl".into()), ..Default::default() };
+    assert!(!format!("{item:?}").contains("c2VjcmV0LXZhbHVl"));
+    let ct = k.encrypt_item(&item).unwrap();
+    let out =
+        k.decrypt_batch(&[DecryptItem { ciphertext: Some(ct.ciphertext), ..Default::default() }]);
+    assert_eq!(out[0].plaintext.as_deref().map(|s| s.as_str()), Some("c2VjcmV0LXZhbHVl"));
+    assert!(!format!("{:?}", out[0]).contains("c2VjcmV0LXZhbHVl"));
+}
