@@ -1,6 +1,7 @@
 //! Restart durability against the real binary: init, unseal, write, `kill -9`, restart,
 //! unseal, and every acknowledged write is there.
 
+#![allow(clippy::unwrap_used)]
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! KV v2 semantics over HTTP: versions, check-and-set, soft delete / undelete / destroy,
 //! merge-patch, metadata and max_versions, subkeys, listing.
 
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use common::TestServer;

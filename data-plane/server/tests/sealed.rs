@@ -2,6 +2,7 @@
 //! sealed behaviour (503 for everything but the unauthenticated sys endpoints), health codes,
 //! rotation keeping data readable.
 
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use coffer_server::Config;

@@ -1,6 +1,7 @@
 //! Token store over HTTP: creation rules, lookups, accessors, child revocation, use limits and
 //! TTL expiry.
 
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use common::{eventually, TestServer};

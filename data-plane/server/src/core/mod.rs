@@ -46,6 +46,8 @@ pub struct Core {
     pub tokens: TokenStore,
     pub policies: PolicyStore,
     pub config: CoreConfig,
+    /// Compiled transit keys (per mount), dropped on seal.
+    pub transit: crate::engines::transit::KeyCache,
     cluster: RwLock<Option<ClusterInfo>>,
 }
 
@@ -61,6 +63,7 @@ impl Core {
             tokens: TokenStore::new(config.default_lease_ttl, config.max_lease_ttl),
             policies: PolicyStore::default(),
             config,
+            transit: Default::default(),
             cluster: RwLock::new(None),
         }
     }
@@ -145,6 +148,7 @@ impl Core {
         self.barrier.seal();
         self.tokens.clear();
         self.policies.clear();
+        self.transit.clear();
         self.mounts.replace(Vec::new());
         self.auth_mounts.replace(Vec::new());
         if let Ok(mut g) = self.cluster.write() {

@@ -2,6 +2,7 @@
 //! mount (by UUID) and the path below the mount.
 
 pub mod kv;
+pub mod transit;
 
 use crate::auth::token::store::CUBBYHOLE_PREFIX;
 use crate::core::error::{CoreError, CoreResult};
@@ -40,6 +41,10 @@ pub fn handle(
             resp.lease_duration = 0;
             Ok(resp)
         }
+        "transit" => {
+            let ctx = transit::Ctx { view: mount_view(core, mount), cache: &core.transit, mount };
+            transit::handle(&ctx, req, rest)
+        }
         _ => Err(CoreError::NotFound(Some(format!("no handler for route \"{}\"", req.path)))),
     }
 }
@@ -49,6 +54,10 @@ pub fn exists(core: &Core, mount: &MountEntry, rest: &str) -> CoreResult<bool> {
     match mount.kind.as_str() {
         "kv" if mount.kv_version() == 2 => kv::v2::exists(&mount_view(core, mount), rest),
         "kv" => kv::v1::exists(&mount_view(core, mount), rest),
+        "transit" => {
+            let ctx = transit::Ctx { view: mount_view(core, mount), cache: &core.transit, mount };
+            transit::exists(&ctx, rest)
+        }
         _ => Ok(true),
     }
 }

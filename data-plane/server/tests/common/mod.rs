@@ -1,7 +1,7 @@
 //! Shared helpers for the integration tests: an in-process server on port 0 and a tiny JSON
 //! client. Each test gets its own server, so tests are independent.
 #![allow(dead_code)]
-
+#![allow(clippy::unwrap_used)]
 use coffer_server::{Config, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
