@@ -128,10 +128,9 @@ fn outcome(reference: &Option<String>, result: Result<ItemOutcome, TransitError>
 impl Key {
     /// Encrypts one request-shaped item.
     pub fn encrypt_item(&self, item: &EncryptItem) -> Result<Encrypted, TransitError> {
+        let plaintext = item.plaintext.as_deref().ok_or(TransitError::MissingField("plaintext"))?;
         let plaintext = Zeroizing::new(
-            STANDARD
-                .decode(item.plaintext.as_deref().unwrap_or_default())
-                .map_err(|_| TransitError::InvalidBase64("plaintext"))?,
+            STANDARD.decode(plaintext).map_err(|_| TransitError::InvalidBase64("plaintext"))?,
         );
         let context = decode("context", item.context.as_deref())?;
         let nonce = decode("nonce", item.nonce.as_deref())?;
@@ -150,7 +149,7 @@ impl Key {
     /// Decrypts one item, returning the plaintext base64-encoded (as Vault responds).
     pub fn decrypt_item(&self, item: &DecryptItem) -> Result<Zeroizing<String>, TransitError> {
         let ciphertext =
-            item.ciphertext.as_deref().ok_or(TransitError::InvalidCiphertext("missing"))?;
+            item.ciphertext.as_deref().ok_or(TransitError::MissingField("ciphertext"))?;
         let context = decode("context", item.context.as_deref())?;
         let aad = decode("associated_data", item.associated_data.as_deref())?;
         let plaintext = self.decrypt(
@@ -163,7 +162,7 @@ impl Key {
     /// Rewraps one item to `item.key_version` (latest by default).
     pub fn rewrap_item(&self, item: &DecryptItem) -> Result<Encrypted, TransitError> {
         let ciphertext =
-            item.ciphertext.as_deref().ok_or(TransitError::InvalidCiphertext("missing"))?;
+            item.ciphertext.as_deref().ok_or(TransitError::MissingField("ciphertext"))?;
         let context = decode("context", item.context.as_deref())?;
         self.rewrap(ciphertext, context.as_deref(), item.key_version)
     }
@@ -235,7 +234,7 @@ impl Key {
             .iter()
             .map(|item| {
                 let r = decode_input(item).and_then(|input| {
-                    let hmac = item.hmac.as_deref().ok_or(TransitError::InvalidHmac("missing"))?;
+                    let hmac = item.hmac.as_deref().ok_or(TransitError::MissingField("hmac"))?;
                     let valid = self.verify_hmac(&input, hmac, algorithm)?;
                     Ok(ItemOutcome { valid: Some(valid), ..ItemOutcome::default() })
                 });
@@ -273,10 +272,8 @@ impl Key {
                 let r = decode_input(item).and_then(|input| {
                     let context = decode("context", item.context.as_deref())?;
                     let p = SignParams { context: context.as_deref(), ..*params };
-                    let sig = item
-                        .signature
-                        .as_deref()
-                        .ok_or(TransitError::InvalidSignature("missing"))?;
+                    let sig =
+                        item.signature.as_deref().ok_or(TransitError::MissingField("signature"))?;
                     let valid = self.verify(&input, sig, &p)?;
                     Ok(ItemOutcome { valid: Some(valid), ..ItemOutcome::default() })
                 });
@@ -287,7 +284,6 @@ impl Key {
 }
 
 fn decode_input(item: &InputItem) -> Result<Vec<u8>, TransitError> {
-    STANDARD
-        .decode(item.input.as_deref().unwrap_or_default())
-        .map_err(|_| TransitError::InvalidBase64("input"))
+    let input = item.input.as_deref().ok_or(TransitError::MissingField("input"))?;
+    STANDARD.decode(input).map_err(|_| TransitError::InvalidBase64("input"))
 }

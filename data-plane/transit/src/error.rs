@@ -15,6 +15,8 @@ pub enum TransitError {
     DerivationNotSupported(KeyType),
     #[error("convergent encryption requires derivation to be enabled and a key type that supports encryption")]
     ConvergentNotSupported,
+    #[error("missing {0}")]
+    MissingField(&'static str),
     #[error("failed to base64-decode {0}")]
     InvalidBase64(&'static str),
     #[error("invalid ciphertext: {0}")]

@@ -19,9 +19,11 @@ fn encrypt_decrypt_batch_with_per_item_errors() {
         {"plaintext": "aGVsbG8=", "context": null, "reference": "b"},
         {"plaintext": "%%%", "context": "Y3R4"},
         {"plaintext": "d29ybGQ=", "context": "b3RoZXI=", "key_version": null, "nonce": null},
+        {"plaintext": null, "context": "Y3R4"},
     ]));
     let out = k.encrypt_batch(&input);
-    assert_eq!(out.len(), 4);
+    assert_eq!(out.len(), 5);
+    assert_eq!(out[4].error.as_deref(), Some("missing plaintext"));
     assert!(out[0].ciphertext.is_some() && out[0].error.is_none());
     assert_eq!(out[0].reference.as_deref(), Some("a"));
     assert_eq!(out[0].key_version, Some(1));
@@ -61,7 +63,7 @@ fn rewrap_batch_moves_to_latest() {
     ]);
     assert_eq!(out[0].key_version, Some(2));
     assert!(out[0].ciphertext.as_deref().unwrap().starts_with("vault:v2:"));
-    assert!(out[1].error.is_some());
+    assert_eq!(out[1].error.as_deref(), Some("missing ciphertext"));
 }
 
 #[test]
