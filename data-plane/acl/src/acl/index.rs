@@ -66,6 +66,11 @@ impl Index {
         let mut segment: HashMap<Box<str>, usize> = HashMap::new();
         for policy in policies {
             for rule in policy.rules() {
+                // Identity-templated paths ({{identity.entity.id}}) need an entity to render;
+                // Vault skips them for tokens without one, and Coffer has no identity store.
+                if rule.pattern.contains("{{") {
+                    continue;
+                }
                 let map = match rule.kind {
                     PathKind::Exact => &mut exact,
                     PathKind::Prefix => &mut prefix,
