@@ -124,6 +124,8 @@ pub struct TelemetrySettings {
     pub log_format: LogFormat,
     /// `tracing-subscriber` filter directive; `RUST_LOG` overrides it when set.
     pub log_filter: String,
+    /// OTLP/HTTP collector base URL (e.g. `http://localhost:4318`). Unset: no trace export.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for TelemetrySettings {
@@ -132,6 +134,7 @@ impl Default for TelemetrySettings {
         Self {
             log_format: LogFormat::Text,
             log_filter: "info,sqlx::postgres::notice=warn".to_owned(),
+            otlp_endpoint: None,
         }
     }
 }

@@ -37,7 +37,7 @@ fn parse_args() -> anyhow::Result<(Command, Option<PathBuf>)> {
 async fn main() -> anyhow::Result<()> {
     let (command, config) = parse_args()?;
     let settings = Settings::load(config.as_deref())?;
-    telemetry::init(&settings.telemetry);
+    let _telemetry = telemetry::init(&settings.telemetry);
     match command {
         Command::Migrate => {
             let pool = store::connect(&settings.database).await?;
