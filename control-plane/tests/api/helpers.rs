@@ -27,6 +27,18 @@ pub struct TestApp {
     /// Direct access to this test's database, for checks the API cannot express.
     pub db: PgPool,
     shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// Asks the application to stop and waits for `run_until_stopped` to return.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        match self.server.take() {
+            Some(server) => server.await.expect("server task panicked"),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Drop for TestApp {
@@ -104,6 +116,25 @@ pub async fn spawn_app() -> TestApp {
 /// Like [`spawn_app`], with a chance to adjust the settings first.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     logs::init();
+    let url = fresh_database().await;
+    let mut settings = Settings::local(SecretString::from(url.clone()));
+    configure(&mut settings);
+    let app = Application::build(settings).await.expect("build the application");
+    let address = format!("http://{}", app.local_addr());
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+
+    let db = PgPoolOptions::new().max_connections(2).connect_lazy(&url).expect("test pool");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    TestApp { address, client, db, shutdown, server: Some(server) }
+}
+
+/// Creates an empty database named `coffer_test_<uuid>` on the server named by
+/// `COFFER_TEST_DATABASE_URL` and returns its URL.
+pub async fn fresh_database() -> String {
     let admin_url = std::env::var("COFFER_TEST_DATABASE_URL")
         .expect("set COFFER_TEST_DATABASE_URL (./dev test does) to a PostgreSQL admin URL");
     let db_name = format!("coffer_test_{}", Uuid::new_v4().simple());
@@ -113,21 +144,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("create the test database");
     let _ = admin.close().await;
-    let url = with_database(&admin_url, &db_name);
-
-    let mut settings = Settings::local(SecretString::from(url.clone()));
-    configure(&mut settings);
-    let app = Application::build(settings).await.expect("build the application");
-    let address = format!("http://{}", app.local_addr());
-    let shutdown = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
-
-    let db = PgPoolOptions::new().max_connections(2).connect_lazy(&url).expect("test pool");
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http client");
-    TestApp { address, client, db, shutdown }
+    with_database(&admin_url, &db_name)
 }
 
 /// Replaces the database name (the URL path) of a Postgres URL, keeping any query string.

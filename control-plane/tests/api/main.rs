@@ -8,9 +8,11 @@ mod logs;
 mod routes;
 
 mod auth;
+mod binary;
 mod cluster_validation;
 mod clusters;
 mod isolation;
+mod lifecycle;
 mod members;
 mod openapi;
 mod operations;

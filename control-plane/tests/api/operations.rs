@@ -48,21 +48,15 @@ async fn wait_rejects_bad_timeouts() {
     }
 }
 
-/// Polls the captured logs until the wait request `request_id` has read the operation once,
-/// i.e. it is now blocked on the change notification.
-async fn until_wait_has_read(request_id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let logs = crate::logs::captured();
-        if logs.lines().any(|l| l.contains(request_id) && l.contains("FROM operations")) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the wait request never read the operation; logs:\n{logs}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+/// Waits until the wait request `request_id` has read the operation once, i.e. it is now
+/// blocked on the change notification.
+pub async fn until_wait_has_read(request_id: &str) {
+    crate::logs::wait_for_line(
+        "the wait request reading the operation",
+        Duration::from_secs(10),
+        |l| l.contains(request_id) && l.contains("FROM operations"),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
