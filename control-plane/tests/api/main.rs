@@ -11,6 +11,7 @@ mod auth;
 mod binary;
 mod cluster_validation;
 mod clusters;
+mod concurrency;
 mod isolation;
 mod lifecycle;
 mod members;
