@@ -133,6 +133,7 @@ pub fn handle(view: &View<'_>, req: &Request, rest: &str) -> CoreResult<Response
         return crate::engines::kv::list_response(view.list("role/")?);
     }
     let (name, sub) = tail.split_once('/').unwrap_or((tail, ""));
+    let sub = if req.op == Operation::List { sub.trim_end_matches('/') } else { sub };
     match (sub, req.op) {
         ("", Operation::Read) => read_role(view, name),
         ("", _) if write => write_role(view, req, name),

@@ -37,7 +37,11 @@ pub async fn v1(State(state): State<AppState>, req: axum::extract::Request) -> R
         Ok(q) => q,
         Err(msg) => return http_error(StatusCode::BAD_REQUEST, msg),
     };
-    let list_param = matches!(query.get("list").and_then(|v| v.as_str()), Some("true" | "1"));
+    // Go's strconv.ParseBool spellings, as Vault accepts them.
+    let list_param = matches!(
+        query.get("list").and_then(|v| v.as_str()),
+        Some("1" | "t" | "T" | "TRUE" | "true" | "True")
+    );
     let head = parts.method == Method::HEAD;
     let op = match parts.method.as_str() {
         "GET" | "HEAD" if list_param => Operation::List,
@@ -77,6 +81,14 @@ pub async fn v1(State(state): State<AppState>, req: axum::extract::Request) -> R
             Ok(m) => m,
             Err(msg) => return http_error(StatusCode::BAD_REQUEST, &msg),
         }
+    };
+    // Vault routes and ACL-checks every list on the directory path (trailing slash).
+    let path = if op == Operation::List && !path.ends_with('/') && !path.is_empty() {
+        let mut p = path;
+        p.push('/');
+        p
+    } else {
+        path
     };
     let core_req = Request { op, path, data, token: token_from(&parts.headers), head };
     let core = state.core.clone();

@@ -4,6 +4,7 @@
 
 mod error;
 mod extract;
+mod floor;
 mod handler;
 mod render;
 
@@ -21,7 +22,13 @@ pub struct AppState {
 /// The router for one listener.
 pub fn router(core: Arc<Core>, max_request_size: usize) -> Router {
     let state = AppState { core, max_request_size };
-    Router::new()
+    // Opt-in benchmark floor (infra/bench); absent unless COFFER_BENCH_FLOOR=1.
+    let router = if floor::enabled() {
+        Router::new().route(floor::PATH, axum::routing::get(floor::floor))
+    } else {
+        Router::new()
+    };
+    router
         .route("/v1/{*path}", any(handler::v1))
         .route("/v1/", any(handler::v1))
         .fallback(handler::fallback)
