@@ -196,3 +196,51 @@ def test_capabilities_self_and_accessor(dev_server, client):
     assert sorted(by_accessor["data"]["app/x"]) == ["list", "read"]
 
     assert client.sys.get_capabilities(["anything/at/all"])["data"]["anything/at/all"] == ["root"]
+
+
+@pytest.fixture
+def param_user(dev_server, client, kv1_mount):
+    """A token whose only policy constrains request parameters on `<kv1>/p/*`."""
+    name = uid("params")
+    client.sys.create_or_update_acl_policy(
+        name,
+        f"""
+path "{kv1_mount}/p/required" {{
+  capabilities        = ["create", "update", "read"]
+  required_parameters = ["owner"]
+}}
+path "{kv1_mount}/p/denied" {{
+  capabilities      = ["create", "update", "read"]
+  denied_parameters = {{ "admin" = [] }}
+}}
+path "{kv1_mount}/p/allowed" {{
+  capabilities       = ["create", "update", "read"]
+  allowed_parameters = {{ "color" = ["red", "blue"], "size" = [] }}
+}}
+""",
+    )
+    token = token_with(client, name)["client_token"]
+    return dev_server.client(token=token), kv1_mount
+
+
+@pytest.mark.parametrize(
+    "path, body, allowed",
+    [
+        ("required", {"owner": "me", "x": "1"}, True),
+        ("required", {"x": "1"}, False),
+        ("denied", {"x": "1"}, True),
+        ("denied", {"x": "1", "admin": "true"}, False),
+        ("allowed", {"color": "red"}, True),
+        ("allowed", {"color": "blue", "size": "anything"}, True),
+        ("allowed", {"color": "green"}, False),  # value not in the allowed list
+        ("allowed", {"color": "red", "shape": "round"}, False),  # key not allowed at all
+    ],
+)
+def test_parameter_constraints(client, param_user, path, body, allowed):
+    user, mount = param_user
+    if allowed:
+        user.secrets.kv.v1.create_or_update_secret(f"p/{path}", body, method="POST", mount_point=mount)
+        assert client.secrets.kv.v1.read_secret(f"p/{path}", mount_point=mount)["data"] == body
+    else:
+        with pytest.raises(hvac.exceptions.Forbidden):
+            user.secrets.kv.v1.create_or_update_secret(f"p/{path}", body, method="POST", mount_point=mount)

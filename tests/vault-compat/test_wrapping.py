@@ -5,6 +5,7 @@ unwrap (single use, both as body token and as X-Vault-Token), lookup, rewrap and
 import hvac
 import pytest
 
+from conftest import uid
 from harness.poll import wait_until
 
 
@@ -87,3 +88,29 @@ def test_wrapping_token_expires(client):
 def test_unwrap_bogus_token(client):
     with pytest.raises(hvac.exceptions.InvalidRequest):
         client.sys.unwrap(token="hvs.definitely-not-a-wrapping-token")
+
+
+def test_policy_wrapping_ttl_bounds(dev_server, client, kv1_mount):
+    client.secrets.kv.v1.create_or_update_secret("wrapped-only", {"v": "1"}, mount_point=kv1_mount)
+    name = uid("wrapttl")
+    client.sys.create_or_update_acl_policy(
+        name,
+        f"""
+path "{kv1_mount}/wrapped-only" {{
+  capabilities     = ["read"]
+  min_wrapping_ttl = "1m"
+  max_wrapping_ttl = "10m"
+}}
+""",
+    )
+    token = client.auth.token.create(policies=[name], ttl="5m")["auth"]["client_token"]
+    user = dev_server.client(token=token)
+    with pytest.raises(hvac.exceptions.Forbidden):
+        user.adapter.get(f"/v1/{kv1_mount}/wrapped-only")  # unwrapped: below the minimum
+    with pytest.raises(hvac.exceptions.Forbidden):
+        user.adapter.get(f"/v1/{kv1_mount}/wrapped-only", wrap_ttl="30s")
+    with pytest.raises(hvac.exceptions.Forbidden):
+        user.adapter.get(f"/v1/{kv1_mount}/wrapped-only", wrap_ttl="1h")
+    wrapped = user.adapter.get(f"/v1/{kv1_mount}/wrapped-only", wrap_ttl="5m")
+    assert wrapped["wrap_info"]["ttl"] == 300
+    assert client.sys.unwrap(token=wrapped["wrap_info"]["token"])["data"] == {"v": "1"}
