@@ -367,3 +367,81 @@ def test_transit_keys_survive_restart(config_server_unsealed):
     server.unseal()
     out = root.secrets.transit.decrypt_data("durable", ct, mount_point="transit")["data"]["plaintext"]
     assert out == b64("keep me")
+
+
+def test_hmac_of_old_version_verifies_after_rotate(client, transit_mount):
+    name = uid("hmac")
+    client.secrets.transit.create_key(name, mount_point=transit_mount)
+    v1 = client.secrets.transit.generate_hmac(name, b64("m"), mount_point=transit_mount)["data"]["hmac"]
+    client.secrets.transit.rotate_key(name, mount_point=transit_mount)
+    v2 = client.secrets.transit.generate_hmac(name, b64("m"), mount_point=transit_mount)["data"]["hmac"]
+    assert v2.startswith("vault:v2:") and v1 != v2
+    pinned = client.secrets.transit.generate_hmac(name, b64("m"), key_version=1, mount_point=transit_mount)
+    assert pinned["data"]["hmac"] == v1
+    for mac in (v1, v2):
+        assert client.secrets.transit.verify_signed_data(name, b64("m"), hmac=mac, mount_point=transit_mount)[
+            "data"
+        ]["valid"] is True
+
+
+@pytest.mark.parametrize(
+    "key_type, cipher",
+    [
+        ("aes256-gcm96", "aesgcm"),
+        ("chacha20-poly1305", "chacha"),
+    ],
+)
+def test_exported_key_decrypts_vault_ciphertext_independently(client, transit_mount, key_type, cipher):
+    """Vault's ciphertext is base64(nonce || ciphertext || tag); with the exported key the
+    `cryptography` package must open it, proving the wire format, not just self-consistency."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+    name = uid("exp")
+    client.secrets.transit.create_key(name, key_type=key_type, exportable=True, mount_point=transit_mount)
+    ct = client.secrets.transit.encrypt_data(name, b64("wire format"), mount_point=transit_mount)["data"]["ciphertext"]
+    exported = client.secrets.transit.export_key(name, key_type="encryption-key", mount_point=transit_mount)["data"]
+    assert exported["name"] == name
+    key = unb64(exported["keys"]["1"])
+    assert len(key) == 32
+    blob = unb64(ct.split(":", 2)[2])
+    aead = AESGCM(key) if cipher == "aesgcm" else ChaCha20Poly1305(key)
+    assert aead.decrypt(blob[:12], blob[12:], None) == b"wire format"
+
+
+def test_exported_hmac_key_matches_vault_hmac(client, transit_mount):
+    import hashlib
+    import hmac as std_hmac
+
+    name = uid("exp")
+    client.secrets.transit.create_key(name, exportable=True, mount_point=transit_mount)
+    mac = client.secrets.transit.generate_hmac(name, b64("msg"), algorithm="sha2-256", mount_point=transit_mount)
+    key = unb64(
+        client.secrets.transit.export_key(name, key_type="hmac-key", mount_point=transit_mount)["data"]["keys"]["1"]
+    )
+    expected = std_hmac.new(key, b"msg", hashlib.sha256).digest()
+    assert unb64(mac["data"]["hmac"].split(":", 2)[2]) == expected
+
+
+def test_non_exportable_key_cannot_be_exported(client, transit_mount):
+    name = uid("noexp")
+    client.secrets.transit.create_key(name, mount_point=transit_mount)
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        client.secrets.transit.export_key(name, key_type="encryption-key", mount_point=transit_mount)
+
+
+def test_random_bytes(client, transit_mount):
+    rnd = client.secrets.transit.generate_random_bytes(n_bytes=48, mount_point=transit_mount)["data"]["random_bytes"]
+    assert len(unb64(rnd)) == 48
+    other = client.secrets.transit.generate_random_bytes(n_bytes=48, mount_point=transit_mount)["data"]["random_bytes"]
+    assert rnd != other
+
+
+def test_hash(client, transit_mount):
+    import hashlib
+
+    digest = client.secrets.transit.hash_data(b64("abc"), algorithm="sha2-256", mount_point=transit_mount)
+    assert digest["data"]["sum"] == hashlib.sha256(b"abc").hexdigest()
+    digest = client.secrets.transit.hash_data(
+        b64("abc"), algorithm="sha2-512", output_format="base64", mount_point=transit_mount
+    )
+    assert unb64(digest["data"]["sum"]) == hashlib.sha512(b"abc").digest()
