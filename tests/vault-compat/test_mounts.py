@@ -162,3 +162,21 @@ def test_mount_table_requires_privileges(dev_server, client):
         weak.sys.enable_secrets_engine("kv", path=uid("mnt"))
     with pytest.raises(hvac.exceptions.Forbidden):
         weak.sys.disable_secrets_engine("secret")
+
+
+def test_internal_ui_mounts_reports_kv_version(dev_server, client, kv2_mount):
+    """The vault CLI (`vault kv get`) and Terraform ask sys/internal/ui/mounts/<path> which
+    engine and KV version serve a path before they build the request."""
+    resp = client.adapter.get(f"/v1/sys/internal/ui/mounts/{kv2_mount}/some/key")
+    data = resp["data"]
+    assert data["path"] == kv2_mount + "/"
+    assert data["type"] == "kv"
+    assert data["options"] == {"version": "2"}
+
+    # A token that can only read one secret may still ask (Vault allows any capability on the path).
+    name = uid("uimounts")
+    client.sys.create_or_update_acl_policy(name, f'path "{kv2_mount}/data/some/key" {{ capabilities = ["read"] }}')
+    token = client.auth.token.create(policies=[name], ttl="5m")["auth"]["client_token"]
+    limited = dev_server.client(token=token).adapter.get(f"/v1/sys/internal/ui/mounts/{kv2_mount}/some/key")
+    assert limited["data"]["type"] == "kv"
+    assert limited["data"]["options"]["version"] == "2"

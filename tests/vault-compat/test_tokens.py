@@ -194,3 +194,12 @@ def test_custom_token_id_by_root(dev_server, client):
     auth = client.auth.token.create(id=wanted, policies=["default"], ttl="5m")["auth"]
     assert auth["client_token"] == wanted
     assert dev_server.client(token=wanted).auth.token.lookup_self()["data"]["id"] == wanted
+
+
+def test_periodic_token_renews_to_its_period(dev_server, client):
+    auth = client.auth.token.create(policies=["default"], period="30m")["auth"]
+    assert auth["lease_duration"] == 1800
+    data = client.auth.token.lookup(auth["client_token"])["data"]
+    assert data["period"] == 1800
+    renewed = client.auth.token.renew(auth["client_token"], increment="5h")["auth"]
+    assert renewed["lease_duration"] == 1800
