@@ -235,3 +235,32 @@ def test_v1_style_path_on_v2_mount_is_not_a_secret(client, kv2_mount):
     # Vault answers a read outside data/ or metadata/ on a v2 mount with 404 (or a hint, never the data).
     resp = client.adapter.get(f"/v1/{kv2_mount}/plain", raise_exception=False)
     assert resp.status_code in (400, 404, 405)
+
+
+def test_concurrent_check_and_set_is_atomic(dev_server, client, kv2_mount):
+    """Many writers race with cas=<version they read>: each version is won by exactly one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    write(client, kv2_mount, "race", {"n": "0"})
+
+    def attempt(worker):
+        c = dev_server.client()
+        wins = []
+        for _ in range(10):
+            current = c.secrets.kv.v2.read_secret_metadata("race", mount_point=kv2_mount)["data"]["current_version"]
+            try:
+                got = c.secrets.kv.v2.create_or_update_secret(
+                    "race", {"by": str(worker)}, cas=current, mount_point=kv2_mount
+                )
+                wins.append(got["data"]["version"])
+            except hvac.exceptions.InvalidRequest:
+                pass
+        return wins
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(attempt, range(8)))
+    won = [v for wins in results for v in wins]
+    assert len(won) == len(set(won)), "two writers were both told they created the same version"
+    meta = client.secrets.kv.v2.read_secret_metadata("race", mount_point=kv2_mount)["data"]
+    assert meta["current_version"] == 1 + len(won)
+    assert sorted(won) == list(range(2, 2 + len(won)))
