@@ -3,6 +3,7 @@
 //! Non-members get `NotFound` rather than `PermissionDenied` so the API never confirms that an
 //! org (or anything in it) exists to someone outside it.
 
+use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use super::{Caller, ControlPlane, ServiceError};
@@ -17,19 +18,30 @@ impl ControlPlane {
         org_id: Uuid,
         action: Action,
     ) -> Result<Role, ServiceError> {
-        let role = match caller {
-            Caller::ServicePrincipal { org_id: own, role, .. } if own == org_id => role,
-            Caller::ServicePrincipal { .. } => return Err(ServiceError::NotFound("organization")),
-            Caller::User { user_id } => {
-                let role = members::role_of(&self.pool, org_id, user_id)
-                    .await?
-                    .ok_or(ServiceError::NotFound("organization"))?;
-                Role::parse(&role).map_err(|e| ServiceError::Internal(e.0))?
-            }
-        };
-        require(role, action)?;
-        Ok(role)
+        authorize_on(&self.pool, caller, org_id, action).await
     }
+}
+
+/// Like [`ControlPlane::authorize`] on a given connection, so a use-case can re-check the
+/// caller's role inside its transaction after taking the locks it depends on.
+pub(crate) async fn authorize_on(
+    db: impl PgExecutor<'_>,
+    caller: Caller,
+    org_id: Uuid,
+    action: Action,
+) -> Result<Role, ServiceError> {
+    let role = match caller {
+        Caller::ServicePrincipal { org_id: own, role, .. } if own == org_id => role,
+        Caller::ServicePrincipal { .. } => return Err(ServiceError::NotFound("organization")),
+        Caller::User { user_id } => {
+            let role = members::role_of(db, org_id, user_id)
+                .await?
+                .ok_or(ServiceError::NotFound("organization"))?;
+            Role::parse(&role).map_err(|e| ServiceError::Internal(e.0))?
+        }
+    };
+    require(role, action)?;
+    Ok(role)
 }
 
 pub(crate) fn require(role: Role, action: Action) -> Result<(), ServiceError> {

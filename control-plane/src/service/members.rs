@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use super::authz::require;
+use super::authz::{authorize_on, require};
 use super::{Caller, ControlPlane, ServiceError};
 use crate::domain::{Action, Email, PageSize, PageToken, Role};
 use crate::store::members::{self, MemberRow};
@@ -39,6 +39,12 @@ impl ControlPlane {
             require(caller_role, Action::ManageOwners)?;
         }
         let mut tx = self.pool.begin().await?;
+        if role == Role::Owner {
+            // Re-check under the owner lock: the caller may be stepping down concurrently.
+            members::lock_owners(&mut *tx, org_id).await?;
+            let caller_role = authorize_on(&mut *tx, caller, org_id, Action::ManageMembers).await?;
+            require(caller_role, Action::ManageOwners)?;
+        }
         let user_id = users::find_or_invite(&mut *tx, email.as_str()).await?;
         match members::insert(&mut *tx, org_id, user_id, role.as_str()).await {
             Err(StoreError::Conflict(_)) => {
@@ -60,10 +66,10 @@ impl ControlPlane {
         user_id: Uuid,
         role: &str,
     ) -> Result<MemberRow, ServiceError> {
-        let caller_role = self.authorize(caller, org_id, Action::ManageMembers).await?;
+        self.authorize(caller, org_id, Action::ManageMembers).await?;
         let role = Role::parse(role)?;
         let mut tx = self.pool.begin().await?;
-        let current = self.owner_guard(&mut tx, caller_role, org_id, user_id, Some(role)).await?;
+        let current = owner_guard(&mut tx, caller, org_id, user_id, Some(role)).await?;
         if current != role {
             members::set_role(&mut *tx, org_id, user_id, role.as_str()).await?;
         }
@@ -80,38 +86,38 @@ impl ControlPlane {
         org_id: Uuid,
         user_id: Uuid,
     ) -> Result<(), ServiceError> {
-        let caller_role = self.authorize(caller, org_id, Action::ManageMembers).await?;
+        self.authorize(caller, org_id, Action::ManageMembers).await?;
         let mut tx = self.pool.begin().await?;
-        self.owner_guard(&mut tx, caller_role, org_id, user_id, None).await?;
+        owner_guard(&mut tx, caller, org_id, user_id, None).await?;
         members::delete(&mut *tx, org_id, user_id).await?;
         tx.commit().await?;
         Ok(())
     }
+}
 
-    /// Checks the owner rules for changing `user_id` to `new_role` (`None` = removal) and
-    /// returns the member's current role.
-    async fn owner_guard(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-        caller_role: Role,
-        org_id: Uuid,
-        user_id: Uuid,
-        new_role: Option<Role>,
-    ) -> Result<Role, ServiceError> {
-        // Lock owners first (always in this order) so concurrent changes serialise.
-        let owners = members::lock_owners(&mut **tx, org_id).await?;
-        let current = members::get(&mut **tx, org_id, user_id)
-            .await?
-            .ok_or(ServiceError::NotFound("member"))?;
-        let current = Role::parse(&current.role).map_err(|e| ServiceError::Internal(e.0))?;
-        if current == Role::Owner || new_role == Some(Role::Owner) {
-            require(caller_role, Action::ManageOwners)?;
-        }
-        if current == Role::Owner && new_role != Some(Role::Owner) && owners <= 1 {
-            return Err(ServiceError::Conflict(
-                "an organization must keep at least one owner; add another owner first".into(),
-            ));
-        }
-        Ok(current)
+/// Checks the owner rules for changing `user_id` to `new_role` (`None` = removal) and returns
+/// the member's current role. Runs after locking the org's owner rows, and re-reads the caller's
+/// own role under that lock: a concurrent change may just have demoted the caller.
+async fn owner_guard(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    caller: Caller,
+    org_id: Uuid,
+    user_id: Uuid,
+    new_role: Option<Role>,
+) -> Result<Role, ServiceError> {
+    // Lock owners first (always in this order) so concurrent changes serialise.
+    let owners = members::lock_owners(&mut **tx, org_id).await?;
+    let caller_role = authorize_on(&mut **tx, caller, org_id, Action::ManageMembers).await?;
+    let current =
+        members::get(&mut **tx, org_id, user_id).await?.ok_or(ServiceError::NotFound("member"))?;
+    let current = Role::parse(&current.role).map_err(|e| ServiceError::Internal(e.0))?;
+    if current == Role::Owner || new_role == Some(Role::Owner) {
+        require(caller_role, Action::ManageOwners)?;
     }
+    if current == Role::Owner && new_role != Some(Role::Owner) && owners <= 1 {
+        return Err(ServiceError::Conflict(
+            "an organization must keep at least one owner; add another owner first".into(),
+        ));
+    }
+    Ok(current)
 }
