@@ -108,6 +108,7 @@ impl Core {
     ) -> CoreResult<(Zeroizing<Vec<u8>>, String)> {
         let (init, root) = self.seal.initialize(&self.barrier, 1, 1)?;
         self.barrier.unseal(&root)?;
+        self.seal.remember_root(root);
         self.post_unseal()?;
         let token = self.create_root_token(root_token_id)?;
         let mut kv = MountEntry::new("secret/", "kv", "key/value secret storage", "kv");
@@ -146,6 +147,7 @@ impl Core {
 
     pub fn seal(&self) {
         self.barrier.seal();
+        self.seal.forget_root();
         self.tokens.clear();
         self.policies.clear();
         self.transit.clear();
@@ -153,6 +155,33 @@ impl Core {
         self.auth_mounts.replace(Vec::new());
         if let Ok(mut g) = self.cluster.write() {
             *g = None;
+        }
+    }
+
+    /// Replaces all data with a snapshot (verified by the barrier first; a bad snapshot changes
+    /// nothing), then reopens the barrier with the in-memory root key and reloads every cache.
+    /// A snapshot from another cluster leaves the server sealed.
+    pub fn restore(&self, input: &mut dyn std::io::Read) -> CoreResult<()> {
+        match self.barrier.restore(input) {
+            Ok(()) => {}
+            Err(coffer_barrier::BarrierError::Snapshot(e)) => {
+                return Err(CoreError::bad(format!("invalid snapshot: {e}")))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.tokens.clear();
+        self.policies.clear();
+        self.transit.clear();
+        match self.seal.reopen(&self.barrier) {
+            Ok(()) => self.post_unseal(),
+            Err(CoreError::Sealed) => {
+                tracing::warn!(
+                    "restored snapshot is not unsealable with the current root key; sealed"
+                );
+                self.seal();
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
     }
 

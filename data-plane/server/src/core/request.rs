@@ -45,11 +45,23 @@ pub struct Request {
     pub token: Option<ClientToken>,
     /// HEAD requests want status only (sys/health).
     pub head: bool,
+    /// The unparsed body, for endpoints that take binary input (snapshot restore).
+    pub raw_body: Option<Vec<u8>>,
+    /// Response wrapping requested (X-Vault-Wrap-TTL), in seconds.
+    pub wrap_ttl: Option<u64>,
 }
 
 impl Request {
     pub fn new(op: Operation, path: impl Into<String>) -> Self {
-        Request { op, path: path.into(), data: Map::new(), token: None, head: false }
+        Request {
+            op,
+            path: path.into(),
+            data: Map::new(),
+            token: None,
+            head: false,
+            raw_body: None,
+            wrap_ttl: None,
+        }
     }
     pub fn with_data(mut self, data: Map<String, Value>) -> Self {
         self.data = data;
@@ -99,6 +111,8 @@ pub struct Response {
 pub struct RawResponse {
     pub status: u16,
     pub body: Option<Value>,
+    /// A non-JSON body (snapshot bytes, Prometheus text) with its content type.
+    pub bytes: Option<(&'static str, Vec<u8>)>,
 }
 
 impl Response {
@@ -110,7 +124,13 @@ impl Response {
         Response { data: Some(data), ..Default::default() }
     }
     pub fn raw(status: u16, body: Option<Value>) -> Self {
-        Response { raw: Some(RawResponse { status, body }), ..Default::default() }
+        Response { raw: Some(RawResponse { status, body, bytes: None }), ..Default::default() }
+    }
+    pub fn bytes(content_type: &'static str, bytes: Vec<u8>) -> Self {
+        Response {
+            raw: Some(RawResponse { status: 200, body: None, bytes: Some((content_type, bytes)) }),
+            ..Default::default()
+        }
     }
     pub fn flattened(mut self) -> Self {
         self.flatten = true;

@@ -52,6 +52,9 @@ struct Progress {
 #[derive(Default)]
 pub struct SealManager {
     progress: Mutex<Progress>,
+    /// The root key while unsealed (as Vault keeps it in memory): needed to reopen the barrier
+    /// after a snapshot restore. Zeroized on drop; cleared on seal.
+    root: Mutex<Option<RootKey>>,
 }
 
 impl SealManager {
@@ -113,6 +116,29 @@ impl SealManager {
         *self.lock() = Progress::default();
     }
 
+    pub fn remember_root(&self, root: RootKey) {
+        if let Ok(mut g) = self.root.lock() {
+            *g = Some(root);
+        }
+    }
+
+    pub fn forget_root(&self) {
+        if let Ok(mut g) = self.root.lock() {
+            *g = None;
+        }
+    }
+
+    /// Reopens the barrier with the remembered root key (after a restore).
+    pub fn reopen(&self, barrier: &Barrier) -> CoreResult<()> {
+        let g = self.root.lock().map_err(|_| CoreError::internal("root key lock poisoned"))?;
+        let root = g.as_ref().ok_or(CoreError::Sealed)?;
+        match barrier.unseal(root) {
+            Ok(()) => Ok(()),
+            Err(BarrierError::InvalidKey) => Err(CoreError::Sealed),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Progress> {
         match self.progress.lock() {
             Ok(g) => g,
@@ -158,7 +184,10 @@ impl SealManager {
         };
         let root = RootKey::from_bytes(&secret).map_err(|_| CoreError::bad("invalid key"))?;
         match barrier.unseal(&root) {
-            Ok(()) => Ok(UnsealOutcome::Unsealed),
+            Ok(()) => {
+                self.remember_root(root);
+                Ok(UnsealOutcome::Unsealed)
+            }
             Err(BarrierError::InvalidKey) => Err(CoreError::bad(
                 "Error unsealing: cipher: message authentication failed (invalid key)",
             )),

@@ -71,7 +71,13 @@ pub async fn v1(State(state): State<AppState>, req: axum::extract::Request) -> R
             return http_error(StatusCode::BAD_REQUEST, "failed to read request body");
         }
     };
-    let data = if matches!(op, Operation::Read | Operation::List | Operation::Delete)
+    // Snapshot restore takes the binary snapshot as its body.
+    let binary = op == Operation::Update && path.starts_with("sys/storage/raft/snapshot");
+    let mut raw_body = None;
+    let data = if binary {
+        raw_body = Some(bytes.to_vec());
+        serde_json::Map::new()
+    } else if matches!(op, Operation::Read | Operation::List | Operation::Delete)
         && bytes.is_empty()
     {
         query.remove("list");
@@ -90,9 +96,21 @@ pub async fn v1(State(state): State<AppState>, req: axum::extract::Request) -> R
     } else {
         path
     };
-    let core_req = Request { op, path, data, token: token_from(&parts.headers), head };
+    let wrap_ttl = match parts.headers.get("x-vault-wrap-ttl").and_then(|v| v.to_str().ok()) {
+        None | Some("") => None,
+        Some(v) => match crate::util::duration::parse_str(v) {
+            Ok(t) => Some(t),
+            Err(_) => {
+                return http_error(StatusCode::BAD_REQUEST, "invalid X-Vault-Wrap-TTL header")
+            }
+        },
+    };
+    // Writes fsync and snapshots stream the whole store: both run off the async workers.
+    let blocking = op.is_write() || path.starts_with("sys/storage/");
+    let core_req =
+        Request { op, path, data, token: token_from(&parts.headers), head, raw_body, wrap_ttl };
     let core = state.core.clone();
-    let result = if op.is_write() {
+    let result = if blocking {
         match tokio::task::spawn_blocking(move || core.handle(core_req)).await {
             Ok(r) => r,
             Err(e) => Err(CoreError::internal(format!("request task failed: {e}"))),

@@ -58,7 +58,13 @@ pub fn render(resp: CoreResponse, head: bool) -> Response {
     if head {
         return empty(status);
     }
-    if let Some(raw) = &resp.raw {
+    if let Some(raw) = resp.raw.as_ref() {
+        if let Some((ct, bytes)) = &raw.bytes {
+            let mut r = Response::new(Body::from(bytes.clone()));
+            *r.status_mut() = status;
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            return r;
+        }
         match &raw.body {
             Some(body) => return json_response(status, body),
             None if resp.data.is_none() => return empty(status),

@@ -5,6 +5,7 @@ mod capabilities;
 mod mounts;
 mod policies;
 mod seal;
+mod storage;
 
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::request::{Operation, Request, Response};
@@ -38,6 +39,7 @@ pub fn handle(core: &Core, caller: &Caller, req: &Request, path: &str) -> CoreRe
             None if tail == "acl" => policies::acl(core, req, ""),
             _ => Err(not_found(path)),
         },
+        "storage" => storage::handle(core, caller, req, tail),
         "capabilities" | "capabilities-self" | "capabilities-accessor" if tail.is_empty() => {
             capabilities::handle(core, caller, req, head)
         }
