@@ -3,6 +3,7 @@
 //! are synchronous (the barrier is synchronous); the HTTP layer decides which thread runs them.
 
 pub mod error;
+pub mod metrics;
 pub mod mounts;
 pub mod policy;
 pub mod request;
@@ -48,6 +49,7 @@ pub struct Core {
     pub config: CoreConfig,
     /// Compiled transit keys (per mount), dropped on seal.
     pub transit: crate::engines::transit::KeyCache,
+    pub metrics: metrics::Metrics,
     cluster: RwLock<Option<ClusterInfo>>,
 }
 
@@ -64,6 +66,7 @@ impl Core {
             policies: PolicyStore::default(),
             config,
             transit: Default::default(),
+            metrics: Default::default(),
             cluster: RwLock::new(None),
         }
     }

@@ -35,6 +35,7 @@ impl Caller {
 impl Core {
     /// Handles one request end to end.
     pub fn handle(&self, mut req: Request) -> CoreResult<Response> {
+        super::metrics::Metrics::inc(&self.metrics.requests);
         if let Some(rest) = req.path.strip_prefix("sys/") {
             if let Some(resp) = crate::sys::unauthenticated(self, rest, &req)? {
                 return Ok(resp);
@@ -44,6 +45,7 @@ impl Core {
             return Err(CoreError::Sealed);
         }
         if let Some(resp) = crate::auth::login(self, &req)? {
+            super::metrics::Metrics::inc(&self.metrics.logins);
             return Ok(resp);
         }
         let caller = self.authenticate(&req)?;

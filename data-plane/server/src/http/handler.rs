@@ -110,6 +110,7 @@ pub async fn v1(State(state): State<AppState>, req: axum::extract::Request) -> R
     let core_req =
         Request { op, path, data, token: token_from(&parts.headers), head, raw_body, wrap_ttl };
     let core = state.core.clone();
+    let started = std::time::Instant::now();
     let result = if blocking {
         match tokio::task::spawn_blocking(move || core.handle(core_req)).await {
             Ok(r) => r,
@@ -118,10 +119,13 @@ pub async fn v1(State(state): State<AppState>, req: axum::extract::Request) -> R
     } else {
         core.handle(core_req)
     };
-    match result {
+    let response = match result {
         Ok(resp) => render(resp, head),
         Err(e) => error_response(e),
-    }
+    };
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    state.core.metrics.record(response.status().as_u16(), micros);
+    response
 }
 
 /// Whether a body-read failure was the size limit (anywhere in the error's source chain).

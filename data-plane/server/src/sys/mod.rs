@@ -2,6 +2,7 @@
 //! without a token (and while sealed); `handle` serves the rest after authentication and ACL.
 
 mod capabilities;
+mod metrics;
 mod mounts;
 mod policies;
 mod seal;
@@ -40,6 +41,7 @@ pub fn handle(core: &Core, caller: &Caller, req: &Request, path: &str) -> CoreRe
             _ => Err(not_found(path)),
         },
         "storage" => storage::handle(core, caller, req, tail),
+        "metrics" if tail.is_empty() => metrics::handle(core, req),
         "capabilities" | "capabilities-self" | "capabilities-accessor" if tail.is_empty() => {
             capabilities::handle(core, caller, req, head)
         }

@@ -48,11 +48,13 @@ pub struct TokenStore {
     /// System default and max TTLs (seconds).
     pub default_ttl: u64,
     pub max_ttl: u64,
+    /// Tokens created since start (metrics).
+    pub created: std::sync::atomic::AtomicU64,
 }
 
 impl TokenStore {
     pub fn new(default_ttl: u64, max_ttl: u64) -> Self {
-        TokenStore { salt: RwLock::new(None), default_ttl, max_ttl }
+        TokenStore { salt: RwLock::new(None), default_ttl, max_ttl, created: Default::default() }
     }
 
     fn view(barrier: &Barrier) -> View<'_> {
@@ -163,6 +165,7 @@ impl TokenStore {
             ops.push((k.as_str(), Some(b"")));
         }
         view.transaction(&ops)?;
+        crate::core::metrics::Metrics::inc(&self.created);
         Ok((id, entry))
     }
 

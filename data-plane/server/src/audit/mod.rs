@@ -1,0 +1,241 @@
+//! Audit devices: every request that reaches the unsealed core is written to each enabled
+//! device before it runs, and its response after, as Vault's JSON audit entries with secrets
+//! HMAC'd under a per-device salt.
+//!
+//! Fail closed, as Vault: with at least one device enabled, a request that no device could
+//! record is refused (500, generic message) before anything executes, and a response no device
+//! could record is not returned. With no device enabled the broker costs one read lock and an
+//! `Arc` clone per request.
+//!
+//! The device table (config + salt) is persisted through the barrier at `core/audit` and
+//! re-opened on unseal; devices are dropped (files closed) on seal.
+
+mod device;
+mod entry;
+pub mod hash;
+
+use crate::core::error::{CoreError, CoreResult};
+use crate::core::request::{Request, Response};
+use crate::core::router::Caller;
+use coffer_barrier::Barrier;
+pub use device::{Device, DeviceConfig};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+/// Barrier key of the persisted device table.
+const TABLE_KEY: &str = "core/audit";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// Bad configuration from the client (400); the message is shown to the client.
+    #[error("{0}")]
+    Invalid(String),
+    /// Stored state does not decode.
+    #[error("stored audit state is corrupt: {0}")]
+    Corrupt(&'static str),
+}
+
+impl From<AuditError> for CoreError {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::Invalid(m) => CoreError::BadRequest(m),
+            other => CoreError::internal(other),
+        }
+    }
+}
+
+type Devices = Arc<Vec<Arc<Device>>>;
+
+/// The enabled devices: an immutable snapshot swapped on enable/disable, so logging never
+/// waits on a table edit.
+#[derive(Default)]
+pub struct Broker {
+    devices: RwLock<Devices>,
+    /// Serialises read-modify-write edits of the persisted table.
+    edit: Mutex<()>,
+}
+
+impl Broker {
+    fn snapshot(&self) -> Devices {
+        Arc::clone(&self.devices.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn replace(&self, devices: Vec<Arc<Device>>) {
+        *self.devices.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(devices);
+    }
+
+    /// Closes every device (on seal).
+    pub fn clear(&self) {
+        self.replace(Vec::new());
+    }
+
+    fn stored(barrier: &Barrier) -> CoreResult<Vec<DeviceConfig>> {
+        match barrier.get(TABLE_KEY)? {
+            None => Ok(Vec::new()),
+            Some(b) => Ok(serde_json::from_slice(&b)?),
+        }
+    }
+
+    /// Re-opens the persisted devices (after unseal). A device whose file cannot be opened
+    /// stays enabled but fails every write, so requests fail closed until it is fixed.
+    pub fn load(&self, barrier: &Barrier) -> CoreResult<()> {
+        let _g = self.edit.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut devices = Vec::new();
+        for cfg in Self::stored(barrier)? {
+            let path = cfg.path.clone();
+            match Device::open(cfg, false) {
+                Ok(d) => devices.push(Arc::new(d)),
+                Err(e) => tracing::error!(device = %path, error = %e, "audit device cannot be opened"),
+            }
+        }
+        self.replace(devices);
+        Ok(())
+    }
+
+    /// Enables a device at `path` (normalised with a trailing slash) and persists it.
+    pub fn enable(
+        &self,
+        barrier: &Barrier,
+        path: &str,
+        kind: &str,
+        description: &str,
+        options: BTreeMap<String, String>,
+        local: bool,
+    ) -> CoreResult<()> {
+        let path = normalize(path)?;
+        let _g = self.edit.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut stored = Self::stored(barrier)?;
+        if stored.iter().any(|d| d.path == path) {
+            return Err(CoreError::bad(format!("path already in use: {path}")));
+        }
+        let mut salt = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+        let cfg = DeviceConfig {
+            path,
+            kind: kind.to_owned(),
+            description: description.to_owned(),
+            options,
+            local,
+            salt: hex::encode(salt),
+        };
+        zeroize::Zeroize::zeroize(&mut salt);
+        let device = Device::open(cfg.clone(), true)?;
+        stored.push(cfg);
+        barrier.put(TABLE_KEY, &serde_json::to_vec(&stored)?)?;
+        let mut next = self.snapshot().as_ref().clone();
+        next.push(Arc::new(device));
+        self.replace(next);
+        Ok(())
+    }
+
+    /// Disables the device at `path`; absent devices are not an error (idempotent, as Vault).
+    pub fn disable(&self, barrier: &Barrier, path: &str) -> CoreResult<()> {
+        let path = normalize(path)?;
+        let _g = self.edit.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut stored = Self::stored(barrier)?;
+        let before = stored.len();
+        stored.retain(|d| d.path != path);
+        if stored.len() != before {
+            barrier.put(TABLE_KEY, &serde_json::to_vec(&stored)?)?;
+        }
+        let next: Vec<Arc<Device>> =
+            self.snapshot().iter().filter(|d| d.config.path != path).cloned().collect();
+        self.replace(next);
+        Ok(())
+    }
+
+    /// `sys/audit` listing: path -> {type, description, options, local, path}.
+    pub fn list(&self) -> Map<String, Value> {
+        self.snapshot()
+            .iter()
+            .map(|d| {
+                let c = &d.config;
+                let v = serde_json::json!({
+                    "type": c.kind,
+                    "description": c.description,
+                    "options": c.options,
+                    "local": c.local,
+                    "path": c.path,
+                });
+                (c.path.clone(), v)
+            })
+            .collect()
+    }
+
+    /// `sys/audit-hash/<path>`: the device's HMAC of `input` (hashed even with `log_raw`,
+    /// as in Vault).
+    pub fn hash(&self, path: &str, input: &str) -> CoreResult<String> {
+        let path = normalize(path)?;
+        self.snapshot()
+            .iter()
+            .find(|d| d.config.path == path)
+            .map(|d| d.hasher.hash(input))
+            .ok_or_else(|| CoreError::bad("unknown audit backend"))
+    }
+
+    /// Logs the request entry to every device. Fails (and the request must not run) when
+    /// devices are enabled but none accepted the entry.
+    pub fn begin(&self, req: &Request, caller: Option<&Caller>) -> CoreResult<Scope> {
+        let devices = self.snapshot();
+        if devices.is_empty() {
+            return Ok(Scope { devices, id: String::new() });
+        }
+        let scope = Scope { devices, id: crate::util::ids::uuid() };
+        let ctx = entry::Ctx { id: &scope.id, req, caller };
+        scope.broadcast("request", |d| entry::request(d, &ctx))?;
+        Ok(scope)
+    }
+}
+
+/// One request's audit context: the devices that saw its request entry also get its
+/// response entry, even if the table changes in between.
+pub struct Scope {
+    devices: Devices,
+    id: String,
+}
+
+impl Scope {
+    /// Logs the response entry; the result is replaced by a generic 500 when devices are
+    /// enabled but none accepted it.
+    pub fn finish(
+        self,
+        req: &Request,
+        caller: Option<&Caller>,
+        result: CoreResult<Response>,
+    ) -> CoreResult<Response> {
+        if self.devices.is_empty() {
+            return result;
+        }
+        let ctx = entry::Ctx { id: &self.id, req, caller };
+        self.broadcast("response", |d| entry::response(d, &ctx, &result))?;
+        result
+    }
+
+    fn broadcast(&self, kind: &str, render: impl Fn(&Device) -> Value) -> CoreResult<()> {
+        let mut ok = 0usize;
+        for d in self.devices.iter() {
+            let written = serde_json::to_vec(&render(d))
+                .map_err(std::io::Error::other)
+                .and_then(|bytes| d.write_entry(&bytes));
+            match written {
+                Ok(()) => ok += 1,
+                Err(e) => {
+                    tracing::error!(device = %d.config.path, error = %e, entry = kind, "audit write failed")
+                }
+            }
+        }
+        if ok == 0 {
+            return Err(CoreError::internal(format!("no audit device could log the {kind}")));
+        }
+        Ok(())
+    }
+}
+
+fn normalize(path: &str) -> CoreResult<String> {
+    let p = path.trim_matches('/');
+    if p.is_empty() || p.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+        return Err(CoreError::bad("invalid audit device path"));
+    }
+    Ok(format!("{p}/"))
+}
