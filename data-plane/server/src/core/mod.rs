@@ -10,6 +10,7 @@ pub mod request;
 pub mod router;
 pub mod seal;
 pub mod storage;
+pub mod wrapping;
 
 use crate::auth::token::store::NewToken;
 use crate::auth::token::TokenStore;

@@ -45,6 +45,17 @@ impl AclHandle {
     pub fn allows(&self, path: &str, op: Operation) -> bool {
         self.acl.allows(path, map_op(op))
     }
+    /// The full Vault check: capability, wrapping-TTL bounds and parameter constraints.
+    pub fn authorize(
+        &self,
+        path: &str,
+        op: Operation,
+        data: &serde_json::Map<String, serde_json::Value>,
+        wrap_ttl: Option<u64>,
+    ) -> bool {
+        self.acl.allowed(path, map_op(op)).authorize(data, wrap_ttl).is_ok()
+    }
+
     pub fn has_sudo(&self, path: &str) -> bool {
         self.acl.is_root() || self.acl.capabilities(path).contains(coffer_acl::Capability::Sudo)
     }

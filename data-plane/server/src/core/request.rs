@@ -74,7 +74,7 @@ impl Request {
 }
 
 /// The `auth` block of a response (token creation, logins).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AuthInfo {
     pub client_token: String,
     pub accessor: String,
@@ -85,7 +85,7 @@ pub struct AuthInfo {
     pub lease_duration: u64,
     pub renewable: bool,
     pub entity_id: String,
-    pub token_type: &'static str,
+    pub token_type: String,
     pub orphan: bool,
     pub mfa_requirement: Option<Value>,
     pub num_uses: i64,
@@ -105,6 +105,20 @@ pub struct Response {
     pub flatten: bool,
     pub raw: Option<RawResponse>,
     pub mount_type: String,
+    /// Set when the response was wrapped: the only thing the client sees.
+    pub wrap_info: Option<WrapInfo>,
+}
+
+/// Vault's `wrap_info` block.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WrapInfo {
+    pub token: String,
+    pub accessor: String,
+    pub ttl: u64,
+    pub creation_time: String,
+    pub creation_path: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub wrapped_accessor: String,
 }
 
 #[derive(Debug)]
@@ -142,6 +156,7 @@ impl Response {
             && self.auth.is_none()
             && self.warnings.is_empty()
             && self.lease_id.is_empty()
+            && self.wrap_info.is_none()
     }
 }
 

@@ -34,7 +34,20 @@ impl Caller {
 
 impl Core {
     /// Handles one request end to end.
-    pub fn handle(&self, mut req: Request) -> CoreResult<Response> {
+    pub fn handle(&self, req: Request) -> CoreResult<Response> {
+        let wrap_ttl = req.wrap_ttl;
+        let wrap_path = if wrap_ttl.is_some() { req.path.clone() } else { String::new() };
+        let resp = self.handle_inner(req)?;
+        match wrap_ttl {
+            // Raw sys answers (health, init, ...) and empty responses are never wrapped.
+            Some(ttl) if resp.raw.is_none() && !resp.is_empty() && resp.wrap_info.is_none() => {
+                self.wrap(resp, ttl, &wrap_path)
+            }
+            _ => Ok(resp),
+        }
+    }
+
+    fn handle_inner(&self, mut req: Request) -> CoreResult<Response> {
         super::metrics::Metrics::inc(&self.metrics.requests);
         if let Some(rest) = req.path.strip_prefix("sys/") {
             if let Some(resp) = crate::sys::unauthenticated(self, rest, &req)? {
@@ -79,7 +92,7 @@ impl Core {
                 req.op = Operation::Create;
             }
         }
-        if caller.acl.allows(&req.path, req.op) {
+        if caller.acl.authorize(&req.path, req.op, &req.data, req.wrap_ttl) {
             Ok(())
         } else {
             Err(CoreError::PermissionDenied)

@@ -2,7 +2,7 @@
 //! `lease_duration`, `data`, `wrap_info`, `warnings`, `auth`, `mount_type`; 204 when there is
 //! nothing to say; bare JSON with a custom status for the raw sys endpoints.
 
-use crate::core::request::{AuthInfo, Response as CoreResponse};
+use crate::core::request::{AuthInfo, Response as CoreResponse, WrapInfo};
 use axum::body::Body;
 use axum::response::Response;
 use http::{header, HeaderValue, StatusCode};
@@ -16,7 +16,7 @@ struct Envelope<'a> {
     renewable: bool,
     lease_duration: u64,
     data: Option<&'a Map<String, Value>>,
-    wrap_info: Option<Value>,
+    wrap_info: Option<&'a WrapInfo>,
     warnings: Option<&'a [String]>,
     auth: Option<&'a AuthInfo>,
     mount_type: &'a str,
@@ -77,7 +77,7 @@ pub fn render(resp: CoreResponse, head: bool) -> Response {
         renewable: resp.renewable,
         lease_duration: resp.lease_duration,
         data: resp.data.as_ref(),
-        wrap_info: None,
+        wrap_info: resp.wrap_info.as_ref(),
         warnings: (!resp.warnings.is_empty()).then_some(resp.warnings.as_slice()),
         auth: resp.auth.as_ref(),
         mount_type: &resp.mount_type,

@@ -7,6 +7,7 @@ mod mounts;
 mod policies;
 mod seal;
 mod storage;
+mod wrapping;
 
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::request::{Operation, Request, Response};
@@ -21,6 +22,7 @@ pub fn unauthenticated(core: &Core, path: &str, req: &Request) -> CoreResult<Opt
         "unseal" => seal::unseal(core, req)?,
         "health" => seal::health(core, req)?,
         "leader" => seal::leader(core)?,
+        p if p.starts_with("wrapping/") => return wrapping::unauthenticated(core, req, &p[9..]),
         _ => return Ok(None),
     };
     Ok(Some(resp))
@@ -41,6 +43,7 @@ pub fn handle(core: &Core, caller: &Caller, req: &Request, path: &str) -> CoreRe
             _ => Err(not_found(path)),
         },
         "storage" => storage::handle(core, caller, req, tail),
+        "wrapping" => wrapping::handle(core, req, tail),
         "metrics" if tail.is_empty() => metrics::handle(core, req),
         "capabilities" | "capabilities-self" | "capabilities-accessor" if tail.is_empty() => {
             capabilities::handle(core, caller, req, head)

@@ -104,7 +104,7 @@ pub fn auth_info(id: &str, e: &TokenEntry) -> AuthInfo {
         lease_duration: e.remaining_ttl(now),
         renewable: e.renewable,
         entity_id: e.entity_id.clone(),
-        token_type: "service",
+        token_type: "service".into(),
         orphan: e.orphan,
         mfa_requirement: None,
         num_uses: e.num_uses,
