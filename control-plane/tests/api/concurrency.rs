@@ -113,8 +113,8 @@ async fn two_owners_stepping_down_at_once_leave_one_owner() {
         assert_eq!(owners, 1, "{members}");
 
         // Same race with removal instead of demotion.
-        let third = app.add_member(&org, &first.token, "owner").await;
         let remaining = if responses[0].status == 200 { &second } else { &first };
+        let third = app.add_member(&org, &remaining.token, "owner").await;
         let pr = format!("/v1/orgs/{org}/members/{}", remaining.id);
         let p3 = format!("/v1/orgs/{org}/members/{}", third.id);
         let (r1, r2) =
