@@ -7,6 +7,7 @@
 //! `Server::build(config).await`, `local_addr()`, `run(cancel).await`.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

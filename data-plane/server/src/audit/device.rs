@@ -58,7 +58,11 @@ impl std::fmt::Debug for Device {
     }
 }
 
-fn bool_option(opts: &BTreeMap<String, String>, name: &str, default: bool) -> Result<bool, AuditError> {
+fn bool_option(
+    opts: &BTreeMap<String, String>,
+    name: &str,
+    default: bool,
+) -> Result<bool, AuditError> {
     match opts.get(name).map(|s| s.trim()) {
         None | Some("") => Ok(default),
         Some("true" | "1" | "t" | "T" | "TRUE" | "True") => Ok(true),
@@ -71,10 +75,9 @@ fn bool_option(opts: &BTreeMap<String, String>, name: &str, default: bool) -> Re
 fn mode_option(opts: &BTreeMap<String, String>) -> Result<u32, AuditError> {
     match opts.get("mode").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(0o600),
-        Some(m) => u32::from_str_radix(m, 8)
-            .ok()
-            .filter(|m| *m <= 0o777)
-            .ok_or_else(|| AuditError::Invalid("option \"mode\" must be an octal file mode".into())),
+        Some(m) => u32::from_str_radix(m, 8).ok().filter(|m| *m <= 0o777).ok_or_else(|| {
+            AuditError::Invalid("option \"mode\" must be an octal file mode".into())
+        }),
     }
 }
 

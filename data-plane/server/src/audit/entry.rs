@@ -138,17 +138,28 @@ fn response_block(dev: &Device, resp: &Response) -> Value {
     Value::Object(r)
 }
 
-pub fn request(dev: &Device, ctx: &Ctx<'_>) -> Value {
+/// The `auth` and `request` blocks of one device's entries, rendered once per request and
+/// shared by its request and response entries.
+pub struct Parts {
+    auth: Value,
+    request: Value,
+}
+
+pub fn parts(dev: &Device, ctx: &Ctx<'_>) -> Parts {
+    Parts { auth: auth_block(dev, ctx.caller), request: request_block(dev, ctx) }
+}
+
+pub fn request(p: &Parts) -> Value {
     json!({
         "time": crate::util::rfc3339_now(),
         "type": "request",
-        "auth": auth_block(dev, ctx.caller),
-        "request": request_block(dev, ctx),
+        "auth": p.auth,
+        "request": p.request,
         "error": "",
     })
 }
 
-pub fn response(dev: &Device, ctx: &Ctx<'_>, result: &CoreResult<Response>) -> Value {
+pub fn response(dev: &Device, p: &Parts, result: &CoreResult<Response>) -> Value {
     let (resp, error) = match result {
         Ok(r) => (response_block(dev, r), String::new()),
         Err(e) => (Value::Null, client_error(e)),
@@ -156,8 +167,8 @@ pub fn response(dev: &Device, ctx: &Ctx<'_>, result: &CoreResult<Response>) -> V
     json!({
         "time": crate::util::rfc3339_now(),
         "type": "response",
-        "auth": auth_block(dev, ctx.caller),
-        "request": request_block(dev, ctx),
+        "auth": p.auth,
+        "request": p.request,
         "response": resp,
         "error": error,
     })

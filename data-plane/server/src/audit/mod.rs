@@ -16,7 +16,7 @@ pub mod hash;
 
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::request::{Request, Response};
-use crate::core::router::Caller;
+use crate::core::Core;
 use coffer_barrier::Barrier;
 pub use device::{Device, DeviceConfig};
 use serde_json::{Map, Value};
@@ -86,7 +86,9 @@ impl Broker {
             let path = cfg.path.clone();
             match Device::open(cfg, false) {
                 Ok(d) => devices.push(Arc::new(d)),
-                Err(e) => tracing::error!(device = %path, error = %e, "audit device cannot be opened"),
+                Err(e) => {
+                    tracing::error!(device = %path, error = %e, "audit device cannot be opened")
+                }
             }
         }
         self.replace(devices);
@@ -174,48 +176,55 @@ impl Broker {
             .ok_or_else(|| CoreError::bad("unknown audit backend"))
     }
 
-    /// Logs the request entry to every device. Fails (and the request must not run) when
-    /// devices are enabled but none accepted the entry.
-    pub fn begin(&self, req: &Request, caller: Option<&Caller>) -> CoreResult<Scope> {
+    /// Logs the request entry to every device, before the request runs. Fails (and the
+    /// request must not run) when devices are enabled but none accepted the entry.
+    pub fn begin(&self, core: &Core, req: &Request) -> CoreResult<Scope> {
         let devices = self.snapshot();
-        if devices.is_empty() {
-            return Ok(Scope { devices, id: String::new() });
+        if devices.is_empty() || !audited(&req.path) {
+            return Ok(Scope { devices: Arc::default(), parts: Vec::new() });
         }
-        let scope = Scope { devices, id: crate::util::ids::uuid() };
-        let ctx = entry::Ctx { id: &scope.id, req, caller };
-        scope.broadcast("request", |d| entry::request(d, &ctx))?;
+        // The token is resolved here only for the entry's `auth` block; the request pipeline
+        // still authenticates on its own. Costs one cached lookup, and only with audit on.
+        let caller = core.authenticate(req).ok();
+        let id = crate::util::ids::uuid();
+        let ctx = entry::Ctx { id: &id, req, caller: caller.as_ref() };
+        let parts: Vec<entry::Parts> = devices.iter().map(|d| entry::parts(d, &ctx)).collect();
+        let scope = Scope { devices, parts };
+        scope.broadcast("request", |i, _| entry::request(&scope.parts[i]))?;
         Ok(scope)
     }
 }
 
+/// Endpoints Vault serves outside its logical request path and so never audits: seal
+/// lifecycle, health and root generation (they work sealed or without a token).
+fn audited(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("sys/") else { return true };
+    !matches!(rest, "init" | "seal-status" | "unseal" | "health" | "leader")
+        && !rest.starts_with("generate-root/")
+}
+
 /// One request's audit context: the devices that saw its request entry also get its
-/// response entry, even if the table changes in between.
+/// response entry (even if the table changes in between), reusing the rendered blocks.
 pub struct Scope {
     devices: Devices,
-    id: String,
+    parts: Vec<entry::Parts>,
 }
 
 impl Scope {
     /// Logs the response entry; the result is replaced by a generic 500 when devices are
     /// enabled but none accepted it.
-    pub fn finish(
-        self,
-        req: &Request,
-        caller: Option<&Caller>,
-        result: CoreResult<Response>,
-    ) -> CoreResult<Response> {
+    pub fn finish(self, result: CoreResult<Response>) -> CoreResult<Response> {
         if self.devices.is_empty() {
             return result;
         }
-        let ctx = entry::Ctx { id: &self.id, req, caller };
-        self.broadcast("response", |d| entry::response(d, &ctx, &result))?;
+        self.broadcast("response", |i, d| entry::response(d, &self.parts[i], &result))?;
         result
     }
 
-    fn broadcast(&self, kind: &str, render: impl Fn(&Device) -> Value) -> CoreResult<()> {
+    fn broadcast(&self, kind: &str, render: impl Fn(usize, &Device) -> Value) -> CoreResult<()> {
         let mut ok = 0usize;
-        for d in self.devices.iter() {
-            let written = serde_json::to_vec(&render(d))
+        for (i, d) in self.devices.iter().enumerate() {
+            let written = serde_json::to_vec(&render(i, d))
                 .map_err(std::io::Error::other)
                 .and_then(|bytes| d.write_entry(&bytes));
             match written {

@@ -51,6 +51,10 @@ pub struct Core {
     /// Compiled transit keys (per mount), dropped on seal.
     pub transit: crate::engines::transit::KeyCache,
     pub metrics: metrics::Metrics,
+    /// Enabled audit devices (reopened on unseal, closed on seal).
+    pub audit: crate::audit::Broker,
+    /// The in-progress sys/generate-root attempt.
+    pub generate_root: crate::sys::generate_root::GenerateRoot,
     cluster: RwLock<Option<ClusterInfo>>,
 }
 
@@ -68,6 +72,8 @@ impl Core {
             config,
             transit: Default::default(),
             metrics: Default::default(),
+            audit: Default::default(),
+            generate_root: Default::default(),
             cluster: RwLock::new(None),
         }
     }
@@ -157,6 +163,8 @@ impl Core {
         self.transit.clear();
         self.mounts.replace(Vec::new());
         self.auth_mounts.replace(Vec::new());
+        self.audit.clear();
+        self.generate_root.reset();
         if let Ok(mut g) = self.cluster.write() {
             *g = None;
         }
@@ -230,6 +238,7 @@ impl Core {
         self.load_table(&self.auth_mounts, || {
             vec![MountEntry::new("token/", "token", "token based credentials", "auth_token")]
         })?;
+        self.audit.load(&self.barrier)?;
         Ok(())
     }
 

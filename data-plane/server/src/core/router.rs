@@ -33,8 +33,14 @@ impl Caller {
 }
 
 impl Core {
-    /// Handles one request end to end.
+    /// Handles one request end to end. Audit devices (`crate::audit`) see the request before
+    /// anything runs and the final (possibly wrapped) response; if none can, it fails closed.
     pub fn handle(&self, req: Request) -> CoreResult<Response> {
+        let audit = self.audit.begin(self, &req)?;
+        audit.finish(self.handle_unaudited(req))
+    }
+
+    fn handle_unaudited(&self, req: Request) -> CoreResult<Response> {
         let wrap_ttl = req.wrap_ttl;
         let wrap_path = if wrap_ttl.is_some() { req.path.clone() } else { String::new() };
         let resp = self.handle_inner(req)?;

@@ -161,10 +161,15 @@ pub fn update(core: &Core, req: &Request) -> CoreResult<Response> {
     let mut guard = core.generate_root.lock();
     let attempt = guard.as_mut().ok_or_else(|| CoreError::bad("no root generation in progress"))?;
     if attempt.nonce != nonce {
-        return Err(CoreError::bad(format!("incorrect nonce supplied; nonce for this root generation operation is {}", attempt.nonce)));
+        return Err(CoreError::bad(format!(
+            "incorrect nonce supplied; nonce for this root generation operation is {}",
+            attempt.nonce
+        )));
     }
     if attempt.shares.iter().any(|s| **s == *key) {
-        return Err(CoreError::bad("given key share is already part of the root generation process"));
+        return Err(CoreError::bad(
+            "given key share is already part of the root generation process",
+        ));
     }
     attempt.shares.push(key);
     if attempt.shares.len() < usize::from(required) {
@@ -179,7 +184,9 @@ pub fn update(core: &Core, req: &Request) -> CoreResult<Response> {
     match core.barrier.unseal(&root) {
         Ok(()) => {}
         Err(BarrierError::InvalidKey) => {
-            return Err(CoreError::bad("root generation failed: the key shares do not match this Vault"))
+            return Err(CoreError::bad(
+                "root generation failed: the key shares do not match this Vault",
+            ))
         }
         Err(e) => return Err(e.into()),
     }

@@ -1,7 +1,10 @@
 //! The `sys/` API, one module per area. `unauthenticated` serves the endpoints Vault answers
 //! without a token (and while sealed); `handle` serves the rest after authentication and ACL.
 
+mod audit;
 mod capabilities;
+pub mod generate_root;
+mod leases;
 mod metrics;
 mod mounts;
 mod policies;
@@ -22,6 +25,8 @@ pub fn unauthenticated(core: &Core, path: &str, req: &Request) -> CoreResult<Opt
         "unseal" => seal::unseal(core, req)?,
         "health" => seal::health(core, req)?,
         "leader" => seal::leader(core)?,
+        "generate-root/attempt" => generate_root::attempt(core, req)?,
+        "generate-root/update" => generate_root::update(core, req)?,
         p if p.starts_with("wrapping/") => return wrapping::unauthenticated(core, req, &p[9..]),
         _ => return Ok(None),
     };
@@ -44,6 +49,12 @@ pub fn handle(core: &Core, caller: &Caller, req: &Request, path: &str) -> CoreRe
         },
         "storage" => storage::handle(core, caller, req, tail),
         "wrapping" => wrapping::handle(core, req, tail),
+        "leases" => leases::handle(core, caller, req, tail),
+        "revoke" | "renew" | "revoke-prefix" | "revoke-force" => {
+            leases::handle(core, caller, req, path)
+        }
+        "audit" => audit::handle(core, caller, req, tail),
+        "audit-hash" => audit::hash(core, caller, req, tail),
         "metrics" if tail.is_empty() => metrics::handle(core, req),
         "capabilities" | "capabilities-self" | "capabilities-accessor" if tail.is_empty() => {
             capabilities::handle(core, caller, req, head)

@@ -164,6 +164,10 @@ impl TokenStore {
         if let Some(k) = &parent_key {
             ops.push((k.as_str(), Some(b"")));
         }
+        let lease_key = lease_key(&entry);
+        if let Some(k) = &lease_key {
+            ops.push((k.as_str(), Some(hash.as_bytes())));
+        }
         view.transaction(&ops)?;
         crate::core::metrics::Metrics::inc(&self.created);
         Ok((id, entry))
@@ -254,6 +258,7 @@ impl TokenStore {
         let id_key = format!("id/{hash}");
         let mut keys = vec![id_key];
         if let Some(e) = &entry {
+            keys.extend(lease_key(e));
             keys.push(format!("accessor/{}", self.hash_accessor(barrier, &e.accessor)?));
             if let Some(p) = &e.parent {
                 keys.push(format!("parent/{p}/{hash}"));
@@ -319,7 +324,52 @@ impl TokenStore {
     }
 }
 
+/// The lease index entry of an expiring token: `lease/<creation path>/<hash>`. The lease id
+/// clients see is the part after `lease/`.
+fn lease_key(e: &TokenEntry) -> Option<String> {
+    (e.expire_time.is_some() && !e.path.is_empty()).then(|| format!("lease/{}/{}", e.path, e.hash))
+}
+
 impl TokenStore {
+    /// The token behind a lease id, if the lease exists.
+    pub fn lease(&self, barrier: &Barrier, lease_id: &str) -> CoreResult<Option<TokenEntry>> {
+        if lease_id.is_empty() || lease_id.contains("//") || lease_id.split('/').any(|s| s == "..")
+        {
+            return Ok(None);
+        }
+        match Self::view(barrier).get(&format!("lease/{lease_id}"))? {
+            None => Ok(None),
+            Some(h) => {
+                self.lookup_hash(barrier, &String::from_utf8(h).map_err(CoreError::internal)?)
+            }
+        }
+    }
+
+    /// Immediate children of a lease prefix (Vault list semantics).
+    pub fn list_leases(&self, barrier: &Barrier, prefix: &str) -> CoreResult<Vec<String>> {
+        Self::view(barrier).list(&format!("lease/{prefix}"))
+    }
+
+    /// Revokes every token whose lease id starts with `prefix` (a directory).
+    pub fn revoke_lease_prefix(&self, barrier: &Barrier, prefix: &str) -> CoreResult<usize> {
+        let view = Self::view(barrier);
+        let mut stack = vec![prefix.to_owned()];
+        let mut hashes = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for k in view.list(&format!("lease/{dir}"))? {
+                if k.ends_with('/') {
+                    stack.push(format!("{dir}{k}"));
+                } else if let Some(h) = view.get(&format!("lease/{dir}{k}"))? {
+                    hashes.push(String::from_utf8(h).map_err(CoreError::internal)?);
+                }
+            }
+        }
+        for h in &hashes {
+            self.revoke_tree(barrier, h)?;
+        }
+        Ok(hashes.len())
+    }
+
     /// Every live token's accessor (for `auth/token/accessors`): a scan, as in Vault.
     pub fn accessors(&self, barrier: &Barrier) -> CoreResult<Vec<String>> {
         let view = Self::view(barrier);
