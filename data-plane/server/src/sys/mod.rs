@@ -10,6 +10,7 @@ mod mounts;
 mod policies;
 mod seal;
 mod storage;
+mod ui_mounts;
 mod wrapping;
 
 use crate::core::error::{CoreError, CoreResult};
@@ -27,6 +28,9 @@ pub fn unauthenticated(core: &Core, path: &str, req: &Request) -> CoreResult<Opt
         "leader" => seal::leader(core)?,
         "generate-root/attempt" => generate_root::attempt(core, req)?,
         "generate-root/update" => generate_root::update(core, req)?,
+        p if p == "internal/ui/mounts" || p.starts_with("internal/ui/mounts/") => {
+            ui_mounts::handle(core, req, &p["internal/ui/mounts".len()..])?
+        }
         p if p.starts_with("wrapping/") => return wrapping::unauthenticated(core, req, &p[9..]),
         _ => return Ok(None),
     };

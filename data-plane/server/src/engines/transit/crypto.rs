@@ -275,3 +275,26 @@ pub fn random(req: &Request, tail: &str) -> CoreResult<Response> {
     };
     Ok(Response::data(obj! { "random_bytes" => out }))
 }
+
+/// `hash[/<algorithm>]`: a plain digest of `input` (no key involved).
+pub fn hash(req: &Request, tail: &str) -> CoreResult<Response> {
+    use sha2::Digest as _;
+    let input = b64_field(req, "input")?.unwrap_or_default();
+    let alg = match tail.trim_matches('/') {
+        "" => fields::opt_str(&req.data, "algorithm")?.unwrap_or("sha2-256").to_owned(),
+        t => t.to_owned(),
+    };
+    let sum: Vec<u8> = match alg.as_str() {
+        "sha2-224" => sha2::Sha224::digest(&input).to_vec(),
+        "sha2-256" => sha2::Sha256::digest(&input).to_vec(),
+        "sha2-384" => sha2::Sha384::digest(&input).to_vec(),
+        "sha2-512" => sha2::Sha512::digest(&input).to_vec(),
+        other => return Err(CoreError::bad(format!("unsupported algorithm {other:?}"))),
+    };
+    let out = match fields::opt_str(&req.data, "format")?.unwrap_or("hex") {
+        "hex" => hex::encode(&sum),
+        "base64" => base64::engine::general_purpose::STANDARD.encode(&sum),
+        other => return Err(CoreError::bad(format!("unsupported encoding format {other:?}"))),
+    };
+    Ok(Response::data(obj! { "sum" => out }))
+}

@@ -45,8 +45,9 @@ pub fn handle(ctx: &Ctx<'_>, req: &Request, rest: &str) -> CoreResult<Response> 
         "sign" if write => crypto::sign(ctx, req, tail),
         "verify" if write => crypto::verify(ctx, req, tail),
         "random" if write || req.op == Operation::Read => crypto::random(req, tail),
+        "hash" if write => crypto::hash(req, tail),
         "export" | "encrypt" | "decrypt" | "rewrap" | "datakey" | "hmac" | "sign" | "verify"
-        | "random" => Err(CoreError::UnsupportedOperation),
+        | "random" | "hash" => Err(CoreError::UnsupportedOperation),
         _ => Err(CoreError::NotFound(Some(format!("no handler for route \"{}\"", req.path)))),
     }
 }
