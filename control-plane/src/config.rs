@@ -17,6 +17,8 @@ use serde::Deserialize;
 pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Invalid(Box<figment::Error>),
+    #[error("invalid configuration: {0}")]
+    OutOfRange(&'static str),
 }
 
 /// Root of the configuration tree.
@@ -155,10 +157,37 @@ impl Settings {
         if let Some(path) = file {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment
+        let settings: Settings = figment
             .merge(Env::prefixed("COFFER_").split("__").filter(is_section_key))
             .extract()
-            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Range checks serde cannot express; a value of zero here would silently break the
+    /// service (every token instantly expired, every body rejected, no connections).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let checks = [
+            (self.http.body_limit_bytes >= 1024, "http.body_limit_bytes must be at least 1024"),
+            (self.database.max_connections >= 1, "database.max_connections must be at least 1"),
+            (
+                self.database.connect_timeout_secs >= 1,
+                "database.connect_timeout_secs must be at least 1",
+            ),
+            (
+                self.auth.access_token_ttl_secs >= 60,
+                "auth.access_token_ttl_secs must be at least 60",
+            ),
+            (
+                self.auth.service_token_ttl_secs >= 60,
+                "auth.service_token_ttl_secs must be at least 60",
+            ),
+        ];
+        match checks.into_iter().find(|(ok, _)| !ok) {
+            Some((_, msg)) => Err(ConfigError::OutOfRange(msg)),
+            None => Ok(()),
+        }
     }
 
     /// Defaults for a local/test instance: listen on 127.0.0.1:0, the given database.
@@ -221,6 +250,21 @@ mod tests {
             assert!(Settings::load(None).is_err());
             Ok(())
         });
+    }
+
+    #[test]
+    fn out_of_range_values_are_errors() {
+        let check = |change: fn(&mut Settings), ok: bool| {
+            let mut s = Settings::local(SecretString::from("postgres://x"));
+            change(&mut s);
+            assert_eq!(s.validate().is_ok(), ok);
+        };
+        check(|_| {}, true);
+        check(|s| s.http.body_limit_bytes = 0, false);
+        check(|s| s.database.max_connections = 0, false);
+        check(|s| s.auth.access_token_ttl_secs = 0, false);
+        check(|s| s.auth.service_token_ttl_secs = 59, false);
+        check(|s| s.auth.service_token_ttl_secs = 60, true);
     }
 
     #[test]
