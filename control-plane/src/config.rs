@@ -3,6 +3,30 @@
 //! Sources, later ones win: built-in defaults, an optional TOML file, then environment variables
 //! prefixed `COFFER_` with `__` separating nesting levels (`COFFER_DATABASE__URL`). Secrets are
 //! held in [`SecretString`] so they never show up in `Debug` output or logs.
+//!
+//! A complete file (only `database.url` is required; the rest shows the defaults):
+//!
+//! ```toml
+//! [http]
+//! listen_addr = "127.0.0.1:8080"
+//! body_limit_bytes = 65536
+//! secure_cookies = false          # set true when clients reach the API over TLS
+//!
+//! [database]
+//! url = "postgres://coffer@localhost/coffer"
+//! max_connections = 10
+//! connect_timeout_secs = 5
+//!
+//! [auth]
+//! access_token_ttl_secs = 3600
+//! service_token_ttl_secs = 3600
+//! password_hash = { memory_kib = 19456, iterations = 2, parallelism = 1 }
+//!
+//! [telemetry]
+//! log_format = "text"             # or "json"
+//! log_filter = "info,sqlx::postgres::notice=warn"
+//! # otlp_endpoint = "http://localhost:4318"   # needs the `otlp` cargo feature
+//! ```
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -248,6 +272,26 @@ mod tests {
             jail.set_env("COFFER_DATABASE__URL", "postgres://env");
             jail.set_env("COFFER_DATABASE__URLL", "postgres://typo");
             assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn documented_example_parses() {
+        let doc = include_str!("config.rs");
+        let example: String = doc
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start_matches(' ')))
+            .collect();
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("example.toml", &example)?;
+            let s = Settings::load(Some(Path::new("example.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.auth.password_hash.memory_kib, 19456);
+            assert_eq!(s.http.listen_addr.port(), 8080);
             Ok(())
         });
     }
