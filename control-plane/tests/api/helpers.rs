@@ -356,7 +356,7 @@ pub async fn expire_all_tokens(app: &TestApp) -> u64 {
 
 /// Ends an operation the way the (future) provisioning engine will: by updating its row, from
 /// outside the API. Wakes long-polls through the database's change notification.
-pub async fn finish_operation(app: &TestApp, op_id: &str, state: &str) {
+pub async fn finish_operation(db: impl sqlx::PgExecutor<'_>, op_id: &str, state: &str) {
     let id: Uuid = op_id.parse().expect("operation id is a uuid");
     let changed = sqlx::query(
         "UPDATE operations SET state = $2, finished_at = now(), updated_at = now(), \
@@ -366,11 +366,43 @@ pub async fn finish_operation(app: &TestApp, op_id: &str, state: &str) {
     )
     .bind(id)
     .bind(state)
-    .execute(&app.db)
+    .execute(db)
     .await
     .expect("finish operation")
     .rows_affected();
     assert_eq!(changed, 1, "operation {op_id} not found");
+}
+
+/// Opens a transaction holding an exclusive lock on `table`: any request that reads the table
+/// blocks until the transaction ends. Lets a test hold a request at a known point.
+pub async fn lock_table(app: &TestApp, table: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = app.db.begin().await.expect("begin");
+    sqlx::query(&format!(r#"LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE"#))
+        .execute(&mut *tx)
+        .await
+        .expect("lock table");
+    tx
+}
+
+/// Polls `pg_locks` until another session of this database waits for a lock on `table`.
+pub async fn until_blocked_on(app: &TestApp, table: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (waiting,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+             WHERE c.relname = $1 AND NOT l.granted \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .bind(table)
+        .fetch_one(&app.db)
+        .await
+        .expect("query pg_locks");
+        if waiting > 0 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no request ever waited for {table}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 /// Percent-encodes a page token for a query string (tokens may be base64 with `+/=`).

@@ -3,10 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use crate::helpers::{spawn_app, str_field};
-use crate::operations::until_wait_has_read;
+use crate::operations::start_wait;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_long_polls_and_stops_serving() {
@@ -15,14 +13,9 @@ async fn shutdown_ends_long_polls_and_stops_serving() {
     let (_, op) = app.create_cluster(&user.own_org, &user.token, "draining").await;
     let op_id = str_field(&op, "id");
     let path = format!("/v1/orgs/{}/operations/{op_id}/wait?timeout=60s", user.own_org);
-    let request_id = format!("drain-{}", uuid::Uuid::new_v4().simple());
-    let req =
-        app.client.get(app.url(&path)).bearer_auth(&user.token).header("x-request-id", &request_id);
-    let waiter = tokio::spawn(async move {
-        let resp = req.send().await.expect("wait request");
-        (resp.status().as_u16(), resp.json::<Value>().await.expect("wait body"))
-    });
-    until_wait_has_read(&request_id).await;
+    let (lock, waiter) = start_wait(&app, &path, &user.token).await;
+    // The wait is in flight; let it go on to block on the (never coming) notification.
+    lock.rollback().await.expect("release the lock");
 
     let address = app.address.clone();
     let client = app.client.clone();
@@ -62,7 +55,8 @@ async fn requests_are_logged_with_route_status_latency_and_id() {
     let check = |id: &str, status: &str| {
         let lines: Vec<&str> = logs.lines().filter(|l| l.contains(id)).collect();
         assert!(!lines.is_empty(), "request {id} not logged; logs:\n{logs}");
-        let finished = lines.iter().find(|l| l.contains(status));
+        let status = format!("status={status}");
+        let finished = lines.iter().find(|l| l.contains(&status) && l.contains("latency"));
         let finished =
             finished.unwrap_or_else(|| panic!("no line with {status} for {id}: {lines:#?}"));
         assert!(finished.contains("GET"), "method missing: {finished}");

@@ -57,21 +57,3 @@ pub fn init() {
 pub fn captured() -> String {
     String::from_utf8_lossy(&buffer()).into_owned()
 }
-
-/// Polls the captured logs until some line satisfies `found`, panicking with the logs after
-/// `deadline`. For waiting on something the application does asynchronously.
-pub async fn wait_for_line(
-    what: &str,
-    deadline: std::time::Duration,
-    found: impl Fn(&str) -> bool,
-) {
-    let until = std::time::Instant::now() + deadline;
-    loop {
-        let logs = captured();
-        if logs.lines().any(&found) {
-            return;
-        }
-        assert!(std::time::Instant::now() < until, "never logged: {what}; logs:\n{logs}");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-}

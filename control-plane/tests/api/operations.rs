@@ -4,8 +4,11 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tokio::task::JoinHandle;
 
-use crate::helpers::{spawn_app, str_field};
+use crate::helpers::{
+    finish_operation, lock_table, spawn_app, str_field, until_blocked_on, TestApp,
+};
 
 #[tokio::test]
 async fn wait_times_out_with_the_pending_operation() {
@@ -48,15 +51,22 @@ async fn wait_rejects_bad_timeouts() {
     }
 }
 
-/// Waits until the wait request `request_id` has read the operation once, i.e. it is now
-/// blocked on the change notification.
-pub async fn until_wait_has_read(request_id: &str) {
-    crate::logs::wait_for_line(
-        "the wait request reading the operation",
-        Duration::from_secs(10),
-        |l| l.contains(request_id) && l.contains("FROM operations"),
-    )
-    .await;
+/// Starts `GET path` (a wait) in the background and returns once the server is inside that
+/// request, holding it just after it read the operation row and before it read the steps:
+/// the returned transaction locks `operation_steps`; ending it lets the request go on.
+pub async fn start_wait(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+) -> (sqlx::Transaction<'static, sqlx::Postgres>, JoinHandle<(u16, Value)>) {
+    let lock = lock_table(app, "operation_steps").await;
+    let req = app.client.get(app.url(path)).bearer_auth(token);
+    let waiter = tokio::spawn(async move {
+        let resp = req.send().await.expect("wait request");
+        (resp.status().as_u16(), resp.json::<Value>().await.expect("wait body"))
+    });
+    until_blocked_on(app, "operation_steps").await;
+    (lock, waiter)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,24 +76,14 @@ async fn wait_wakes_when_the_operation_finishes() {
     let (_, op) = app.create_cluster(&user.own_org, &user.token, "woken").await;
     let op_id = str_field(&op, "id");
     let path = format!("/v1/orgs/{}/operations/{op_id}/wait?timeout=30s", user.own_org);
-    let request_id = format!("wait-{}", uuid::Uuid::new_v4().simple());
 
     let started = Instant::now();
-    let waiter = {
-        let req = app
-            .client
-            .get(app.url(&path))
-            .bearer_auth(&user.token)
-            .header("x-request-id", &request_id);
-        tokio::spawn(async move {
-            let resp = req.send().await.expect("wait request");
-            (resp.status().as_u16(), resp.json::<Value>().await.expect("wait body"))
-        })
-    };
-    // Finish the operation only once the wait has seen it pending, so what ends the wait is the
-    // change notification (from another connection, as the provisioning engine will make it).
-    until_wait_has_read(&request_id).await;
-    crate::helpers::finish_operation(&app, &op_id, "failed").await;
+    let (mut lock, waiter) = start_wait(&app, &path, &user.token).await;
+    // The wait has read the operation as pending. Finish it in the same transaction that holds
+    // the wait back, so the change (and its notification) lands after that read: what ends the
+    // wait must be the notification, as it will be for the provisioning engine's updates.
+    finish_operation(&mut *lock, &op_id, "failed").await;
+    lock.commit().await.expect("commit");
     let (status, body) = tokio::time::timeout(Duration::from_secs(20), waiter)
         .await
         .expect("wait did not wake on the state change")
@@ -101,7 +101,7 @@ async fn wait_returns_at_once_for_a_finished_operation() {
     let user = app.new_user().await;
     let (_, op) = app.create_cluster(&user.own_org, &user.token, "finished").await;
     let op_id = str_field(&op, "id");
-    crate::helpers::finish_operation(&app, &op_id, "succeeded").await;
+    finish_operation(&app.db, &op_id, "succeeded").await;
     let started = Instant::now();
     let path = format!("/v1/orgs/{}/operations/{op_id}/wait?timeout=30s", user.own_org);
     let body = app.get(&path, &user.token).await.expect(200).clone();
