@@ -23,13 +23,15 @@ pub struct ClusterDto {
     pub id: Uuid,
     pub org_id: Uuid,
     pub name: String,
-    /// dev, essentials or standard.
+    #[schema(value_type = super::schema::Tier)]
     pub tier: String,
-    /// small, medium or large.
+    #[schema(value_type = super::schema::Size)]
     pub size: String,
+    #[schema(value_type = super::schema::Region)]
     pub region: String,
     pub version: String,
-    /// pending, creating, running, updating, deleting, deleted or failed.
+    /// Observed state, written by the provisioning engine.
+    #[schema(value_type = super::schema::ClusterState)]
     pub state: String,
     /// Null until the cluster has been provisioned.
     pub address: Option<String>,
@@ -88,8 +90,12 @@ impl From<ClusterWithOperation> for ClusterOperation {
 pub struct CreateClusterRequest {
     /// DNS label: 3-32 chars of a-z, 0-9, '-', starting with a letter.
     pub name: String,
+    /// dev: small only; essentials: small or medium; standard: any size.
+    #[schema(value_type = super::schema::Tier)]
     pub tier: String,
+    #[schema(value_type = super::schema::Size)]
     pub size: String,
+    #[schema(value_type = super::schema::Region)]
     pub region: String,
     /// Defaults to the newest release.
     pub version: Option<String>,

@@ -20,9 +20,10 @@ use crate::store::members::MemberRow;
 pub struct MemberDto {
     pub user_id: Uuid,
     pub email: String,
-    /// viewer, contributor, admin or owner.
+    #[schema(value_type = super::schema::Role)]
     pub role: String,
     /// "active", or "invited" until the address signs up.
+    #[schema(value_type = super::schema::MemberStatus)]
     pub status: &'static str,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -51,12 +52,14 @@ pub struct MemberList {
 #[serde(deny_unknown_fields)]
 pub struct AddMemberRequest {
     pub email: String,
+    #[schema(value_type = super::schema::Role)]
     pub role: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMemberRequest {
+    #[schema(value_type = super::schema::Role)]
     pub role: String,
 }
 

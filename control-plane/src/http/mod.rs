@@ -14,6 +14,7 @@ mod openapi;
 mod operations;
 mod orgs;
 pub mod request_id;
+mod schema;
 mod service_principals;
 mod session;
 

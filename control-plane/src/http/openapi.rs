@@ -16,3 +16,18 @@ pub async fn openapi_json() -> Response {
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     res
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fixed_value_fields_document_their_values() {
+        let doc = serde_json::to_value(super::super::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let values = |name: &str| schemas[name]["enum"].as_array().cloned().unwrap_or_default();
+        assert_eq!(values("Tier").len(), 3, "{}", schemas["Tier"]);
+        assert!(values("Region").contains(&serde_json::json!("eu-central-1")));
+        assert!(values("ClusterState").contains(&serde_json::json!("deleting")));
+        let tier = &schemas["ClusterDto"]["properties"]["tier"];
+        assert_eq!(tier["$ref"], "#/components/schemas/Tier", "{tier}");
+    }
+}

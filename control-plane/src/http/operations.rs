@@ -19,7 +19,7 @@ use crate::store::operations::{Operation, StepRow};
 #[derive(Serialize, ToSchema)]
 pub struct StepDto {
     pub name: String,
-    /// pending, running, succeeded, failed or skipped.
+    #[schema(value_type = super::schema::StepState)]
     pub state: String,
     pub attempt: i32,
     pub error: Option<String>,
@@ -55,9 +55,9 @@ pub struct OperationDto {
     pub id: Uuid,
     pub org_id: Uuid,
     pub cluster_id: Uuid,
-    /// create, update or delete.
+    #[schema(value_type = super::schema::OperationKind)]
     pub kind: String,
-    /// pending, running, succeeded or failed.
+    #[schema(value_type = super::schema::OperationState)]
     pub state: String,
     pub steps: Vec<StepDto>,
     pub error: Option<OperationErrorDto>,

@@ -24,6 +24,7 @@ pub struct OrgDto {
     pub created_at: OffsetDateTime,
     /// The caller's role in this org (absent in the sign-up response, where it is "owner").
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<super::schema::Role>)]
     pub role: Option<String>,
 }
 

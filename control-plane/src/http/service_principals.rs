@@ -21,6 +21,7 @@ use crate::store::service_principals::ServicePrincipalRow;
 pub struct ServicePrincipalDto {
     pub id: Uuid,
     pub name: String,
+    #[schema(value_type = super::schema::Role)]
     pub role: String,
     pub client_id: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -51,6 +52,7 @@ pub struct ServicePrincipalList {
 pub struct CreateServicePrincipalRequest {
     pub name: String,
     /// viewer, contributor or admin; at most the caller's own role.
+    #[schema(value_type = super::schema::Role)]
     pub role: String,
 }
 
