@@ -1,4 +1,14 @@
 //! Operations and their step plans.
+//!
+//! Contract with the provisioning engine (a later component that executes operations):
+//! - claim work with `SELECT ... FROM operations WHERE state = 'pending' ORDER BY created_at
+//!   FOR UPDATE SKIP LOCKED`, then set `state = 'running', started_at = now()`;
+//! - drive `operation_steps` in `position` order (`attempt` counts retries, `error` holds the
+//!   last failure), and write the cluster's observed fields (`clusters.state`, `address`);
+//! - finish with `state = 'succeeded' | 'failed'`, `finished_at`, and for failures
+//!   `error_code` / `error_message` (shown to customers, so no internal detail).
+//! Every such UPDATE fires the `coffer_operation_changed` NOTIFY (see the migration), which
+//! wakes `GET .../operations/{id}/wait` callers on every API replica.
 
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
