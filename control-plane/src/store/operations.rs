@@ -7,6 +7,7 @@
 //!   last failure), and write the cluster's observed fields (`clusters.state`, `address`);
 //! - finish with `state = 'succeeded' | 'failed'`, `finished_at`, and for failures
 //!   `error_code` / `error_message` (shown to customers, so no internal detail).
+//!
 //! Every such UPDATE fires the `coffer_operation_changed` NOTIFY (see the migration), which
 //! wakes `GET .../operations/{id}/wait` callers on every API replica.
 
