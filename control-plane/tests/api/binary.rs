@@ -89,7 +89,7 @@ async fn listening_addr(lines: &mut mpsc::UnboundedReceiver<String>) -> String {
 
 #[tokio::test]
 async fn migrate_then_serve_from_a_config_file_and_stop_on_sigterm() {
-    let url = fresh_database().await;
+    let (url, _) = fresh_database().await;
     let dir = std::env::temp_dir().join(format!("coffer-cp-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let config = dir.join("control-plane.toml");
@@ -137,7 +137,7 @@ async fn migrate_then_serve_from_a_config_file_and_stop_on_sigterm() {
 
 #[tokio::test]
 async fn serve_reads_environment_variables() {
-    let url = fresh_database().await;
+    let (url, _) = fresh_database().await;
     let mut child = command(&["serve"])
         .env("COFFER_DATABASE__URL", &url)
         .env("COFFER_HTTP__LISTEN_ADDR", "127.0.0.1:0")

@@ -26,6 +26,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Direct access to this test's database, for checks the API cannot express.
     pub db: PgPool,
+    /// This test's database name on the `COFFER_TEST_DATABASE_URL` server.
+    pub db_name: String,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -116,7 +118,7 @@ pub async fn spawn_app() -> TestApp {
 /// Like [`spawn_app`], with a chance to adjust the settings first.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     logs::init();
-    let url = fresh_database().await;
+    let (url, db_name) = fresh_database().await;
     let mut settings = Settings::local(SecretString::from(url.clone()));
     configure(&mut settings);
     let app = Application::build(settings).await.expect("build the application");
@@ -129,14 +131,19 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http client");
-    TestApp { address, client, db, shutdown, server: Some(server) }
+    TestApp { address, client, db, db_name, shutdown, server: Some(server) }
+}
+
+/// The admin URL of the test PostgreSQL server.
+pub fn admin_url() -> String {
+    std::env::var("COFFER_TEST_DATABASE_URL")
+        .expect("set COFFER_TEST_DATABASE_URL (./dev test does) to a PostgreSQL admin URL")
 }
 
 /// Creates an empty database named `coffer_test_<uuid>` on the server named by
-/// `COFFER_TEST_DATABASE_URL` and returns its URL.
-pub async fn fresh_database() -> String {
-    let admin_url = std::env::var("COFFER_TEST_DATABASE_URL")
-        .expect("set COFFER_TEST_DATABASE_URL (./dev test does) to a PostgreSQL admin URL");
+/// `COFFER_TEST_DATABASE_URL`; returns its URL and name.
+pub async fn fresh_database() -> (String, String) {
+    let admin_url = admin_url();
     let db_name = format!("coffer_test_{}", Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(&admin_url).await.expect("connect to the admin database");
     sqlx::query(&format!(r#"CREATE DATABASE "{db_name}""#))
@@ -144,7 +151,7 @@ pub async fn fresh_database() -> String {
         .await
         .expect("create the test database");
     let _ = admin.close().await;
-    with_database(&admin_url, &db_name)
+    (with_database(&admin_url, &db_name), db_name)
 }
 
 /// Replaces the database name (the URL path) of a Postgres URL, keeping any query string.

@@ -9,6 +9,7 @@ mod routes;
 
 mod auth;
 mod binary;
+mod bodies;
 mod cluster_validation;
 mod clusters;
 mod concurrency;
@@ -17,6 +18,7 @@ mod lifecycle;
 mod members;
 mod openapi;
 mod operations;
+mod outage;
 mod roles;
 mod secrets;
 mod service_principals;
