@@ -314,3 +314,32 @@ async fn bad_pagination_parameters_are_rejected() {
         app.get(&format!("{base}?{query}"), &user.token).await.expect(200);
     }
 }
+
+#[tokio::test]
+async fn version_defaults_to_the_newest_catalog_release() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let org = &user.own_org;
+    let (old, _) = app.create_cluster(org, &user.token, "before-release").await;
+    assert_eq!(old["version"], "1.0.0");
+
+    // A release published to the catalog becomes the default without a code change.
+    sqlx::query("INSERT INTO releases (version, released_at) VALUES ('1.1.0', now())")
+        .execute(&app.db)
+        .await
+        .expect("publish a release");
+    let (new, _) = app.create_cluster(org, &user.token, "after-release").await;
+    assert_eq!(new["version"], "1.1.0");
+    let mut pinned = cluster_body("pinned-old");
+    pinned["version"] = json!("1.0.0");
+    let resp = app.post(&format!("/v1/orgs/{org}/clusters"), &user.token, &pinned).await;
+    assert_eq!(resp.expect(202)["cluster"]["version"], "1.0.0");
+
+    // Upgrading is an update operation on the cluster.
+    let path = format!("/v1/orgs/{org}/clusters/{}", str_field(&old, "id"));
+    let body =
+        app.patch(&path, &user.token, &json!({"version": "1.1.0"})).await.expect(202).clone();
+    assert_eq!(body["operation"]["kind"], "update", "{body}");
+    assert_eq!(body["cluster"]["version"], "1.1.0", "{body}");
+    assert_eq!(app.get(&path, &user.token).await.expect(200)["version"], "1.1.0");
+}

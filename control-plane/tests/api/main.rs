@@ -15,6 +15,7 @@ mod clusters;
 mod concurrency;
 mod isolation;
 mod lifecycle;
+mod lists;
 mod members;
 mod openapi;
 mod operations;
