@@ -14,6 +14,7 @@ pub mod config;
 pub mod core;
 pub mod engines;
 pub mod http;
+pub mod kms;
 pub mod server;
 pub mod sys;
 pub mod tls;

@@ -2,7 +2,7 @@
 //! run the accept loops and the token-expiry sweeper, and shut down gracefully on cancellation
 //! (in-flight requests finish; new connections are refused).
 
-use crate::config::{Config, SealConfig};
+use crate::config::Config;
 use crate::core::{Core, CoreConfig};
 use crate::http;
 use axum::Router;
@@ -25,6 +25,8 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 /// How long shutdown waits for in-flight connections.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a failed auto-unseal (KMS unreachable) is retried.
+const AUTO_UNSEAL_RETRY: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -98,12 +100,6 @@ impl Server {
     /// Opens storage, builds the core, binds every listener. In dev mode also initialises and
     /// unseals. Nothing is served until [`Server::run`].
     pub async fn build(config: Config) -> Result<Server, ServerError> {
-        if let Some(SealConfig::AwsKms { .. }) = &config.seal {
-            return Err(ServerError::Unsupported(
-                "seal \"awskms\" is configured but KMS auto-unseal is not available in this build"
-                    .into(),
-            ));
-        }
         let store = open_store(&config).await?;
         let core = Arc::new(Core::new(
             store,
@@ -114,6 +110,12 @@ impl Server {
                 storage_type: config.storage.kind.clone(),
             },
         ));
+        if let Some(seal) = &config.seal {
+            let auto = crate::kms::KmsAutoSeal::from_config(seal)
+                .await
+                .map_err(|e| ServerError::Unsupported(format!("seal \"awskms\": {e}")))?;
+            core.seal.set_auto(Arc::new(auto));
+        }
         let dev = match &config.dev {
             None => None,
             Some(d) => {
@@ -173,6 +175,9 @@ impl Server {
             tracker.spawn(accept_loop(b, cancel.clone(), tracker.clone()));
         }
         tracker.spawn(sweeper(Arc::clone(&self.core), cancel.clone()));
+        if self.core.seal.auto().is_some() {
+            tracker.spawn(auto_unseal(Arc::clone(&self.core), cancel.clone()));
+        }
         cancel.cancelled().await;
         tracker.close();
         if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait()).await.is_err() {
@@ -233,6 +238,34 @@ where
         _ = cancel.cancelled() => {
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
+        }
+    }
+}
+
+/// Auto-unseal at startup, retrying while the seal (KMS) is unreachable. Ends once unsealed;
+/// a later manual seal is undone only by `sys/unseal` or a restart, as in Vault.
+async fn auto_unseal(core: Arc<Core>, cancel: CancellationToken) {
+    loop {
+        let c = Arc::clone(&core);
+        let attempt = tokio::task::spawn_blocking(move || {
+            if !c.is_initialized()? {
+                return Ok(false);
+            }
+            c.auto_unseal().map(|_| true)
+        })
+        .await;
+        match attempt {
+            Ok(Ok(true)) => return,
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "auto-unseal attempt failed; retrying"),
+            Err(e) => tracing::warn!(error = %e, "auto-unseal task failed; retrying"),
+        }
+        if !core.is_sealed() {
+            return;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(AUTO_UNSEAL_RETRY) => {}
         }
     }
 }

@@ -155,22 +155,20 @@ fn seal(b: &Block) -> Result<SealConfig, ConfigError> {
     if kind != "awskms" {
         return Err(invalid(format!("unsupported seal type {kind:?} (supported: awskms)")));
     }
-    let (mut region, mut key_id, mut endpoint) = (None, None, None);
+    let mut stanza = std::collections::BTreeMap::new();
     for (k, v) in attributes("seal", b.body())? {
         match k {
-            "region" => region = Some(as_string(k, v)?),
-            "kms_key_id" => key_id = Some(as_string(k, v)?),
-            "endpoint" => endpoint = Some(as_string(k, v)?),
-            "access_key" | "secret_key" | "session_token" => {
-                return Err(invalid(format!(
-                "seal attribute {k:?} is not supported; use the AWS environment credential chain"
-            )))
+            "region" | "kms_key_id" | "endpoint" | "access_key" | "secret_key"
+            | "session_token" => {
+                stanza.insert(k.to_owned(), as_string(k, v)?);
+            }
+            "disabled" | "name" | "priority" => {
+                tracing::info!(attribute = k, "seal attribute accepted and ignored");
             }
             _ => return Err(invalid(format!("unknown seal attribute {k:?}"))),
         }
     }
-    let kms_key_id = key_id.ok_or_else(|| invalid("seal \"awskms\" requires kms_key_id"))?;
-    Ok(SealConfig::AwsKms { region, kms_key_id, endpoint })
+    Ok(SealConfig::AwsKms { stanza })
 }
 
 /// Parses the text of a config file.

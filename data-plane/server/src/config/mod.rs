@@ -47,10 +47,29 @@ pub struct TlsFiles {
     pub key_file: PathBuf,
 }
 
-/// Auto-unseal configuration (parsed now; wired when coffer-kms-seal lands).
-#[derive(Debug, Clone)]
+/// Auto-unseal configuration: the `seal "awskms"` stanza's attributes as given (coffer-kms-seal
+/// fills gaps from the environment like Vault). Debug hides credential values.
+#[derive(Clone)]
 pub enum SealConfig {
-    AwsKms { region: Option<String>, kms_key_id: String, endpoint: Option<String> },
+    AwsKms { stanza: std::collections::BTreeMap<String, String> },
+}
+
+impl std::fmt::Debug for SealConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SealConfig::AwsKms { stanza } => {
+                let shown: Vec<(&str, &str)> = stanza
+                    .iter()
+                    .map(|(k, v)| {
+                        let secret =
+                            matches!(k.as_str(), "secret_key" | "session_token" | "access_key");
+                        (k.as_str(), if secret { "<redacted>" } else { v.as_str() })
+                    })
+                    .collect();
+                f.debug_struct("AwsKms").field("stanza", &shown).finish()
+            }
+        }
+    }
 }
 
 /// Dev mode: in-memory storage, auto-initialised and unsealed.

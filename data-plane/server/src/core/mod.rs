@@ -59,6 +59,8 @@ pub struct Core {
 }
 
 const CLUSTER_KEY: &str = "core/cluster";
+/// The recovery key under an auto-seal (inside the barrier).
+pub const RECOVERY_KEY: &str = "core/recovery-key";
 
 impl Core {
     pub fn new(store: Store, config: CoreConfig) -> Core {
@@ -96,6 +98,39 @@ impl Core {
         let (init, root) = self.seal.initialize(&self.barrier, shares, threshold)?;
         let token = self.with_unsealed(&root, |core| core.create_root_token(None))?;
         Ok((init, token))
+    }
+
+    /// Initialisation under an auto-seal: returns recovery shares and the root token, and
+    /// leaves the server unsealed (as Vault does with auto-unseal).
+    pub fn initialize_auto(&self, shares: u64, threshold: u64) -> CoreResult<(InitResult, String)> {
+        let (init, recovery_key, root) =
+            self.seal.initialize_auto(&self.barrier, shares, threshold)?;
+        self.barrier.unseal(&root)?;
+        self.seal.remember_root(root);
+        let setup = self.post_unseal().and_then(|()| {
+            self.barrier.put(RECOVERY_KEY, &recovery_key)?;
+            self.create_root_token(None)
+        });
+        match setup {
+            Ok(token) => Ok((init, token)),
+            Err(e) => {
+                self.seal();
+                Err(e)
+            }
+        }
+    }
+
+    /// Unseals through the auto-seal (startup, or `sys/unseal` under an auto-seal).
+    pub fn auto_unseal(&self) -> CoreResult<UnsealOutcome> {
+        let out = self.seal.auto_unseal(&self.barrier)?;
+        if out == UnsealOutcome::Unsealed {
+            if let Err(e) = self.post_unseal() {
+                self.seal();
+                return Err(e);
+            }
+            tracing::info!("vault is unsealed (auto-unseal)");
+        }
+        Ok(out)
     }
 
     /// Runs `f` with the barrier unsealed by `root`, then seals again.

@@ -12,6 +12,8 @@ use zeroize::Zeroizing;
 
 /// Plaintext key of the seal configuration (needed before unseal).
 const SEAL_CONFIG_KEY: &str = "core/seal-config";
+/// Plaintext key of the root key wrapped by the auto-seal (KMS).
+const WRAPPED_ROOT_KEY: &str = "core/wrapped-root-key";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SealConfig {
@@ -19,6 +21,26 @@ pub struct SealConfig {
     pub kind: String,
     pub secret_shares: u8,
     pub secret_threshold: u8,
+    #[serde(default)]
+    pub recovery_shares: u8,
+    #[serde(default)]
+    pub recovery_threshold: u8,
+}
+
+impl SealConfig {
+    pub fn is_auto(&self) -> bool {
+        self.kind != "shamir"
+    }
+}
+
+/// An auto-unseal mechanism (e.g. AWS KMS) that wraps the root key. Synchronous on purpose:
+/// the core has no async; implementations bridge to their runtime and are only called from
+/// blocking threads. Errors are log-only strings (they may name infrastructure).
+pub trait AutoSeal: Send + Sync {
+    /// Vault's seal type name (`awskms`).
+    fn kind(&self) -> &'static str;
+    fn wrap(&self, root: &RootKey) -> Result<Vec<u8>, String>;
+    fn unwrap(&self, blob: &[u8]) -> Result<RootKey, String>;
 }
 
 /// Result of an unseal attempt.
@@ -52,6 +74,7 @@ struct Progress {
 #[derive(Default)]
 pub struct SealManager {
     progress: Mutex<Progress>,
+    auto: std::sync::OnceLock<std::sync::Arc<dyn AutoSeal>>,
     /// The root key while unsealed (as Vault keeps it in memory): needed to reopen the barrier
     /// after a snapshot restore. Zeroized on drop; cleared on seal.
     root: Mutex<Option<RootKey>>,
@@ -102,9 +125,94 @@ impl SealManager {
             kind: "shamir".into(),
             secret_shares: shares as u8,
             secret_threshold: threshold as u8,
+            recovery_shares: 0,
+            recovery_threshold: 0,
         };
         barrier.put_plain(SEAL_CONFIG_KEY, &serde_json::to_vec(&cfg)?)?;
         Ok((InitResult { shares: parts }, root))
+    }
+
+    pub fn set_auto(&self, auto: std::sync::Arc<dyn AutoSeal>) {
+        let _ = self.auto.set(auto);
+    }
+
+    pub fn auto(&self) -> Option<&dyn AutoSeal> {
+        self.auto.get().map(|a| a.as_ref())
+    }
+
+    /// Initialisation under an auto-seal: the root key is wrapped by the seal and stored in the
+    /// plain area; the operator gets recovery-key shares instead of unseal keys. Returns the
+    /// recovery shares, the recovery key and the root key.
+    pub fn initialize_auto(
+        &self,
+        barrier: &Barrier,
+        shares: u64,
+        threshold: u64,
+    ) -> CoreResult<(InitResult, Zeroizing<Vec<u8>>, RootKey)> {
+        let auto = self.auto().ok_or_else(|| CoreError::internal("no auto seal configured"))?;
+        if barrier.is_initialized()? {
+            return Err(CoreError::bad("Vault is already initialized"));
+        }
+        if shares == 0 || shares > 255 || threshold == 0 || threshold > shares {
+            return Err(CoreError::bad(
+                "recovery_shares must be 1..255 and recovery_threshold between 1 and recovery_shares",
+            ));
+        }
+        if threshold == 1 && shares > 1 {
+            return Err(CoreError::bad("threshold must be greater than one for multiple shares"));
+        }
+        let root = RootKey::generate();
+        let blob = auto.wrap(&root).map_err(|e| {
+            tracing::error!(error = %e, "auto-seal could not wrap the root key");
+            CoreError::bad("the auto-seal (KMS) could not wrap the root key; see the server log")
+        })?;
+        let recovery = RootKey::generate();
+        let recovery_key = Zeroizing::new(recovery.expose().to_vec());
+        let parts: Vec<Zeroizing<Vec<u8>>> = if shares == 1 {
+            vec![recovery_key.clone()]
+        } else {
+            shamir::split(&recovery_key, shares as u8, threshold as u8)
+                .map_err(CoreError::internal)?
+                .into_iter()
+                .map(Zeroizing::new)
+                .collect()
+        };
+        barrier.initialize(&root)?;
+        barrier.put_plain(WRAPPED_ROOT_KEY, &blob)?;
+        let cfg = SealConfig {
+            kind: auto.kind().into(),
+            secret_shares: 1,
+            secret_threshold: 1,
+            recovery_shares: shares as u8,
+            recovery_threshold: threshold as u8,
+        };
+        barrier.put_plain(SEAL_CONFIG_KEY, &serde_json::to_vec(&cfg)?)?;
+        Ok((InitResult { shares: parts }, recovery_key, root))
+    }
+
+    /// Unseals with the auto-seal: unwraps the stored root key and opens the barrier.
+    pub fn auto_unseal(&self, barrier: &Barrier) -> CoreResult<UnsealOutcome> {
+        if !barrier.is_sealed() {
+            return Ok(UnsealOutcome::AlreadyUnsealed);
+        }
+        let auto = self.auto().ok_or_else(|| CoreError::bad("no auto seal configured"))?;
+        let blob = barrier
+            .get_plain(WRAPPED_ROOT_KEY)?
+            .ok_or_else(|| CoreError::bad("Vault is not initialized"))?;
+        let root = auto.unwrap(&blob).map_err(|e| {
+            tracing::error!(error = %e, "auto-unseal failed");
+            CoreError::bad("auto-unseal failed: the seal (KMS) could not unwrap the root key")
+        })?;
+        match barrier.unseal(&root) {
+            Ok(()) => {
+                self.remember_root(root);
+                Ok(UnsealOutcome::Unsealed)
+            }
+            Err(BarrierError::InvalidKey) => {
+                Err(CoreError::bad("auto-unseal: unwrapped key does not open the barrier"))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub fn progress(&self) -> (u8, String) {

@@ -32,12 +32,28 @@ pub fn init(core: &Core, req: &Request) -> CoreResult<Response> {
                     return Err(CoreError::bad(format!("{k} is not supported by this server")));
                 }
             }
+            let b64 = base64::engine::general_purpose::STANDARD;
+            if core.seal.auto().is_some() {
+                // Auto-seal: the operator gets recovery shares; unseal keys do not exist.
+                let shares = fields::opt_u64(d, "recovery_shares")?.unwrap_or(5);
+                let threshold = fields::opt_u64(d, "recovery_threshold")?.unwrap_or(3);
+                let (init, root_token) = core.initialize_auto(shares, threshold)?;
+                let keys: Vec<String> = init.shares.iter().map(|s| hex::encode(&**s)).collect();
+                let keys_b64: Vec<String> = init.shares.iter().map(|s| b64.encode(&**s)).collect();
+                return Ok(Response::raw(
+                    200,
+                    Some(json!({
+                        "keys": [], "keys_base64": [],
+                        "recovery_keys": keys, "recovery_keys_base64": keys_b64,
+                        "root_token": root_token,
+                    })),
+                ));
+            }
             let shares = fields::opt_u64(d, "secret_shares")?
                 .ok_or_else(|| CoreError::bad("secret_shares is required"))?;
             let threshold = fields::opt_u64(d, "secret_threshold")?
                 .ok_or_else(|| CoreError::bad("secret_threshold is required"))?;
             let (init, root_token) = core.initialize(shares, threshold)?;
-            let b64 = base64::engine::general_purpose::STANDARD;
             let keys: Vec<String> = init.shares.iter().map(|s| hex::encode(&**s)).collect();
             let keys_b64: Vec<String> = init.shares.iter().map(|s| b64.encode(&**s)).collect();
             Ok(Response::raw(
@@ -53,18 +69,30 @@ fn status_body(core: &Core) -> CoreResult<Value> {
     let cfg = core.seal.config(&core.barrier)?;
     let (progress, nonce) = core.seal.progress();
     let sealed = core.is_sealed();
+    let auto = core.seal.auto();
+    let kind = match (&cfg, auto) {
+        (Some(c), _) => c.kind.clone(),
+        (None, Some(a)) => a.kind().to_owned(),
+        (None, None) => "shamir".to_owned(),
+    };
+    let recovery = auto.is_some() || cfg.as_ref().is_some_and(|c| c.is_auto());
+    let (t, n) = match &cfg {
+        Some(c) if c.is_auto() => (c.recovery_threshold, c.recovery_shares),
+        Some(c) => (c.secret_threshold, c.secret_shares),
+        None => (0, 0),
+    };
     let mut body = json!({
-        "type": "shamir",
+        "type": kind,
         "initialized": cfg.is_some(),
         "sealed": sealed,
-        "t": cfg.as_ref().map(|c| c.secret_threshold).unwrap_or(0),
-        "n": cfg.as_ref().map(|c| c.secret_shares).unwrap_or(0),
+        "t": t,
+        "n": n,
         "progress": progress,
         "nonce": nonce,
         "version": VERSION,
         "build_date": BUILD_DATE,
         "migration": false,
-        "recovery_seal": false,
+        "recovery_seal": recovery,
         "storage_type": core.config.storage_type,
     });
     if let (false, Some(c), Some(obj)) = (sealed, core.cluster(), body.as_object_mut()) {
@@ -82,6 +110,11 @@ pub fn unseal(core: &Core, req: &Request) -> CoreResult<Response> {
     expect_op(req, &[Operation::Update])?;
     if !core.is_initialized()? {
         return Err(CoreError::bad("Vault is not initialized"));
+    }
+    if core.seal.auto().is_some() {
+        // Under an auto-seal the seal itself unseals; no key shares are involved.
+        core.auto_unseal()?;
+        return seal_status(core);
     }
     if fields::opt_bool(&req.data, "reset")?.unwrap_or(false) {
         core.seal.reset();

@@ -112,9 +112,10 @@ fn pick_version(req: &Request, rec: &Record) -> CoreResult<u64> {
 
 fn read_data(view: &View<'_>, req: &Request, key: &str) -> CoreResult<Response> {
     check_key(key)?;
-    let rec = load(view, key)?.ok_or(CoreError::NotFound(None))?;
+    let mut rec = load(view, key)?.ok_or(CoreError::NotFound(None))?;
     let n = pick_version(req, &rec)?;
-    let v = rec.versions.get(&n).ok_or(CoreError::NotFound(None))?;
+    // The record is ours: move the version out instead of copying its data.
+    let v = rec.versions.remove(&n).ok_or(CoreError::NotFound(None))?;
     let now = now_nanos();
     let metadata = Value::Object(v.metadata(n, &rec.custom_metadata));
     if !v.is_live(now) {
@@ -122,7 +123,7 @@ fn read_data(view: &View<'_>, req: &Request, key: &str) -> CoreResult<Response> 
         let body = obj! { "data" => Value::Null, "metadata" => metadata };
         return Ok(Response { data: Some(body), ..Response::raw(404, None) });
     }
-    let data = v.data.clone().map(Value::Object).unwrap_or(Value::Null);
+    let data = v.data.map(Value::Object).unwrap_or(Value::Null);
     let mut m = Map::with_capacity(2);
     m.insert("data".into(), data);
     m.insert("metadata".into(), metadata);
