@@ -1,0 +1,18 @@
+-- KV v2 read of a random seeded key (bench/key-1 .. bench/key-N under secret/).
+-- Requests are pre-formatted in init() so the client spends one table lookup per request.
+local lib = dofile(os.getenv("BENCH_LUA_DIR") .. "/lib.lua")
+lib.token_header()
+local n = tonumber(os.getenv("BENCH_KEYS") or "1000")
+local reqs = {}
+
+function init(args)
+  for i = 1, n do
+    reqs[i] = wrk.format("GET", "/v1/secret/data/bench/key-" .. i)
+  end
+end
+
+function request()
+  return reqs[math.random(n)]
+end
+
+done = lib.done

@@ -1,0 +1,107 @@
+"""Markdown for docs/benchmarks.md: machine facts, one results table per CPU layout, and the
+target checks. Ratios are always against the floor measured in the same run and layout."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from pathlib import Path
+
+from measure import CaseResult
+
+LABELS = {
+    "floor": "HTTP floor (`GET sys/coffer/floor`)",
+    "kv_read": "KV v2 read (`GET secret/data/bench/key-N`)",
+    "transit_encrypt": "transit encrypt (`POST transit/encrypt/bench`)",
+    "kv_write": "KV v2 write (`POST secret/data/bench/w-N`)",
+    "floor_after": "HTTP floor again (drift check)",
+}
+
+
+def _cmd(args: list[str], cwd: Path | None = None) -> str:
+    try:
+        return subprocess.run(args, capture_output=True, text=True, cwd=cwd,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine_facts(repo: Path) -> dict[str, str]:
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    dirty = _cmd(["git", "status", "--porcelain", "--", "data-plane"], repo)
+    return {
+        "date": _cmd(["date", "-u", "+%Y-%m-%dT%H:%M:%SZ"]),
+        "nproc": _cmd(["nproc"]),
+        "cpu": model,
+        "kernel": platform.release(),
+        "commit": _cmd(["git", "rev-parse", "--short=12", "HEAD"], repo)
+        + (" (+ uncommitted data-plane edits)" if dirty not in ("", "unknown") else ""),
+        "rustc": _cmd(["rustc", "--version"]),
+        "wrk": _cmd(["dpkg-query", "-W", "-f=${Version}", "wrk"]),
+        "loadavg_at_start": load,
+    }
+
+
+def floor_ops(results: list[CaseResult]) -> float:
+    floors = [r.ops for r in results if r.name.startswith("floor")]
+    return sum(floors) / len(floors)
+
+
+def _ms(us: float) -> str:
+    return f"{us / 1000:.2f}"
+
+
+def table(results: list[CaseResult]) -> str:
+    base = floor_ops(results)
+    floor_p99 = next(r.p99_us for r in results if r.name == "floor")
+    rows = [
+        "| case | ops/s | × floor | p50 ms | p99 ms | p99 − floor p99 ms | server CPU µs/op "
+        "| server CPU % | wrk CPU % | others' CPU % | peak RSS MiB | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        errs = ", ".join(f"{k}={v}" for k, v in r.errors.items()) or "0"
+        cap = r.wall_s  # one core-second per second = 100 %
+        rows.append(
+            f"| {LABELS.get(r.name, r.name)} | {r.ops:,.0f} | {r.ops / base:.2f} "
+            f"| {_ms(r.p50_us)} | {_ms(r.p99_us)} | {_ms(r.p99_us - floor_p99)} "
+            f"| {r.server_cpu_us_per_op:.1f} | {100 * r.server_cpu_s / cap:.0f} "
+            f"| {100 * r.wrk_cpu_s / cap:.0f} | {100 * r.other_cpu_s / cap:.0f} "
+            f"| {r.peak_rss_kib / 1024:.1f} | {errs} |"
+        )
+    return "\n".join(rows)
+
+
+def targets(results: list[CaseResult]) -> str:
+    base = floor_ops(results)
+    by = {r.name: r for r in results}
+    lines = []
+    if "kv_read" in by:
+        ratio = by["kv_read"].ops / base
+        lines.append(f"- KV v2 read ≥ 50 % of floor: **{ratio:.0%}** — "
+                     f"{'met' if ratio >= 0.5 else 'MISSED'}")
+    if "transit_encrypt" in by:
+        ops = by["transit_encrypt"].ops
+        lines.append(f"- transit encrypt ≥ 10,000 ops/s: **{ops:,.0f} ops/s** — "
+                     f"{'met' if ops >= 10_000 else 'MISSED'}")
+    return "\n".join(lines)
+
+
+def render(facts: dict[str, str], command: str, params: dict, layouts: dict[str, dict]) -> str:
+    out = ["## Run", "", "```", command, "```", ""]
+    out += [f"- {k}: {v}" for k, v in facts.items()]
+    out += [f"- {k}: {v}" for k, v in params.items()]
+    for name, lay in layouts.items():
+        out += ["", f"### Layout: {name} — {lay['describe']}", ""]
+        out += [f"- server RSS idle after seeding: {lay['idle_rss_kib'] / 1024:.1f} MiB; "
+                f"VmHWM (peak ever) after all cases: {lay['hwm_kib'] / 1024:.1f} MiB; "
+                f"VmRSS after all cases: {lay['end_rss_kib'] / 1024:.1f} MiB", ""]
+        out += [table(lay["results"]), "", targets(lay["results"])]
+    return "\n".join(out) + "\n"
