@@ -12,8 +12,14 @@ async fn health_reports_ok_and_request_ids_are_generated_or_echoed() {
     let app = spawn_app().await;
     let resp = app.send(Method::GET, "/v1/health", None, None).await;
     assert_eq!(resp.expect(200), &json!({"status": "ok", "database": "ok"}));
-    let generated = resp.header("x-request-id").unwrap_or_default();
+    let generated = resp.header("x-request-id").unwrap_or_default().to_owned();
     assert!(!generated.is_empty(), "no x-request-id generated");
+    let again = app.send(Method::GET, "/v1/health", None, None).await;
+    assert_ne!(
+        again.header("x-request-id"),
+        Some(generated.as_str()),
+        "request ids must be unique"
+    );
 
     let req = app.client.get(app.url("/v1/health")).header("x-request-id", "test-req-42");
     let resp = TestApp::finish(req).await;
@@ -139,6 +145,49 @@ async fn expired_tokens_are_rejected() {
     app.signup(&email, PASSWORD, "acme").await.expect(201);
     let token = app.login_token(&email, PASSWORD).await;
     app.get("/v1/orgs", &token).await.expect_error(401, "unauthenticated");
+}
+
+#[tokio::test]
+async fn expired_service_principal_tokens_are_rejected() {
+    let app = spawn_app_with(|s| s.auth.service_token_ttl_secs = 0).await;
+    let user = app.new_user().await;
+    // User tokens keep their own lifetime.
+    app.get("/v1/orgs", &user.token).await.expect(200);
+    let sp = app.create_sp(&user.own_org, &user.token, "viewer").await;
+    let token = app.sp_token(&sp).await;
+    app.get(&format!("/v1/orgs/{}/clusters", user.own_org), &token)
+        .await
+        .expect_error(401, "unauthenticated");
+}
+
+#[tokio::test]
+async fn tokens_are_stored_as_sha256_only() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let sp = app.create_sp(&user.own_org, &user.token, "viewer").await;
+    let sp_token = app.sp_token(&sp).await;
+    // Look in every bytea column of every table for SHA-256(token).
+    let columns: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns \
+         WHERE table_schema = 'public' AND data_type = 'bytea'",
+    )
+    .fetch_all(&app.db)
+    .await
+    .expect("columns");
+    for token in [&user.token, &sp_token] {
+        let mut found = 0;
+        for (table, column) in &columns {
+            let sql =
+                format!(r#"SELECT count(*) FROM "{table}" WHERE "{column}" = sha256($1::bytea)"#);
+            let (n,): (i64,) = sqlx::query_as(&sql)
+                .bind(token.as_bytes())
+                .fetch_one(&app.db)
+                .await
+                .expect("search");
+            found += n;
+        }
+        assert_eq!(found, 1, "SHA-256 of an issued token must be stored exactly once");
+    }
 }
 
 #[tokio::test]

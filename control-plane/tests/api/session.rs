@@ -136,3 +136,62 @@ async fn a_forged_cookie_is_unauthenticated() {
     let req = app.client.get(app.url("/v1/orgs")).header("cookie", "coffer_session=");
     TestApp::finish(req).await.expect_error(401, "unauthenticated");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_unsafe_route_needs_csrf_with_a_cookie_but_not_with_a_bearer_token() {
+    let app = spawn_app().await;
+    let fx = crate::fixture::org_fixture(&app).await;
+    let login = app.login(&fx.owner.email, &fx.owner.password).await;
+    login.expect(200);
+    let cookie = login
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("coffer_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    let snapshot = |app: &TestApp| {
+        let org = fx.ids.org.clone();
+        let token = fx.owner.token.clone();
+        let client = app.client.clone();
+        let base = app.address.clone();
+        async move {
+            let mut out = Vec::new();
+            for list in ["members", "service-principals", "clusters"] {
+                let resp =
+                    client.get(format!("{base}/v1/orgs/{org}/{list}")).bearer_auth(&token).send();
+                out.push(resp.await.expect("list").text().await.expect("body"));
+            }
+            out
+        }
+    };
+    let before = snapshot(&app).await;
+    let unsafe_routes = crate::routes::org_routes().filter(|r| r.method != "GET");
+    for route in unsafe_routes {
+        let call = crate::fixture::prepare(&app, route, &fx, false).await;
+        let mut req =
+            app.client.request(call.method.clone(), app.url(&call.path)).header("cookie", &cookie);
+        if let Some(body) = &call.body {
+            req = req.json(body);
+        }
+        let resp = TestApp::finish(req).await;
+        assert_eq!(
+            resp.status, 403,
+            "{} {} with a cookie and no CSRF token: {}",
+            route.method, route.path, resp.text
+        );
+        resp.expect_error(403, "permission_denied");
+    }
+    assert_eq!(before, snapshot(&app).await, "a cookie request without CSRF token changed the org");
+
+    // Bearer tokens are not ambient credentials: no CSRF token needed, whatever the Origin.
+    let req = app
+        .client
+        .post(app.url(&format!("/v1/orgs/{}/clusters", fx.ids.org)))
+        .bearer_auth(&fx.owner.token)
+        .header("origin", "http://elsewhere.example")
+        .json(&cluster_body("bearer-made"));
+    TestApp::finish(req).await.expect(202);
+}
