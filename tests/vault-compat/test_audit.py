@@ -160,3 +160,19 @@ def test_fails_closed_when_the_log_cannot_be_written(config_server_unsealed):
     with pytest.raises(hvac.exceptions.VaultError):
         root.secrets.kv.v1.create_or_update_secret("x", {"v": "unaudited"}, mount_point="kv")
     assert server.alive()
+
+
+def test_entries_record_the_client_address(config_server_unsealed, tmp_path):
+    root = config_server_unsealed.client()
+    log_path = tmp_path / "audit.log"
+    device = uid("file")
+    root.sys.enable_audit_device("file", path=device, options={"file_path": str(log_path)})
+    root.auth.token.lookup_self()
+
+    def lookup_entries():
+        return [e for e in read_entries(log_path) if e["request"]["path"] == "auth/token/lookup-self"]
+
+    entries = wait_until(lookup_entries, timeout=10, what="lookup-self in the audit log")
+    for entry in entries:
+        assert entry["request"]["remote_address"] == "127.0.0.1"
+        assert entry["request"]["operation"] == "read"

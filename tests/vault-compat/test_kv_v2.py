@@ -264,3 +264,47 @@ def test_concurrent_check_and_set_is_atomic(dev_server, client, kv2_mount):
     meta = client.secrets.kv.v2.read_secret_metadata("race", mount_point=kv2_mount)["data"]
     assert meta["current_version"] == 1 + len(won)
     assert sorted(won) == list(range(2, 2 + len(won)))
+
+
+def test_subkeys(client, kv2_mount):
+    write(client, kv2_mount, "sk", {"user": "u", "nested": {"a": 1, "deeper": {"b": 2}}, "list": [1, 2]})
+    resp = client.adapter.get(f"/v1/{kv2_mount}/subkeys/sk")
+    assert resp["data"]["subkeys"] == {"user": None, "nested": {"a": None, "deeper": {"b": None}}, "list": None}
+    assert resp["data"]["metadata"]["version"] == 1
+    depth1 = client.adapter.get(f"/v1/{kv2_mount}/subkeys/sk", params={"depth": 1})
+    assert depth1["data"]["subkeys"] == {"user": None, "nested": None, "list": None}
+
+
+def test_metadata_patch(client, kv2_mount):
+    write(client, kv2_mount, "mp", {"v": "1"})
+    client.secrets.kv.v2.update_metadata("mp", max_versions=7, custom_metadata={"a": "1", "b": "2"}, mount_point=kv2_mount)
+    client.adapter.request(
+        "PATCH",
+        f"/v1/{kv2_mount}/metadata/mp",
+        json={"custom_metadata": {"a": None, "c": "3"}, "cas_required": True},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    meta = client.secrets.kv.v2.read_secret_metadata("mp", mount_point=kv2_mount)["data"]
+    assert meta["custom_metadata"] == {"b": "2", "c": "3"}
+    assert meta["cas_required"] is True
+    assert meta["max_versions"] == 7  # untouched by the patch
+
+
+def test_delete_version_after(client, kv2_mount):
+    from harness.poll import wait_until
+
+    client.secrets.kv.v2.update_metadata("ephemeral", delete_version_after="2s", mount_point=kv2_mount)
+    write(client, kv2_mount, "ephemeral", {"v": "short-lived"})
+    meta = client.secrets.kv.v2.read_secret_metadata("ephemeral", mount_point=kv2_mount)["data"]
+    assert meta["delete_version_after"] == "2s"
+    assert meta["versions"]["1"]["deletion_time"] != ""  # scheduled in advance
+    assert read(client, kv2_mount, "ephemeral")["data"] == {"v": "short-lived"}
+
+    def gone():
+        try:
+            read(client, kv2_mount, "ephemeral")
+        except hvac.exceptions.InvalidPath:
+            return True
+        return False
+
+    wait_until(gone, timeout=15, interval=0.2, what="version auto-deletion")

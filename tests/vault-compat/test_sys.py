@@ -251,3 +251,33 @@ def test_tls_listener(make_config_server):
     except requests.exceptions.RequestException:
         return
     assert resp.status_code == 400
+
+
+def test_generate_root_with_otp(make_config_server):
+    import base64
+
+    server = make_config_server().start()
+    result = server.init_and_unseal(shares=3, threshold=2)
+    anon = server.client(token="")
+
+    progress = anon.sys.read_root_generation_progress()
+    assert progress["started"] is False
+
+    attempt = anon.sys.start_root_token_generation()
+    assert attempt["started"] is True
+    assert attempt["required"] == 2
+    otp, nonce = attempt["otp"], attempt["nonce"]
+    assert otp and nonce
+
+    first = anon.sys.generate_root(result["keys"][0], nonce)
+    assert first["progress"] == 1 and first["complete"] is False
+    second = anon.sys.generate_root(result["keys"][2], nonce)
+    assert second["complete"] is True
+    encoded = second["encoded_token"]
+
+    raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+    token = bytes(a ^ b for a, b in zip(raw, otp.encode())).decode()
+    new_root = server.client(token=token)
+    assert new_root.auth.token.lookup_self()["data"]["policies"] == ["root"]
+    assert token != result["root_token"]
+    assert anon.sys.read_root_generation_progress()["started"] is False
