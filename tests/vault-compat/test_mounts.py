@@ -180,3 +180,23 @@ def test_internal_ui_mounts_reports_kv_version(dev_server, client, kv2_mount):
     limited = dev_server.client(token=token).adapter.get(f"/v1/sys/internal/ui/mounts/{kv2_mount}/some/key")
     assert limited["data"]["type"] == "kv"
     assert limited["data"]["options"]["version"] == "2"
+
+
+def test_read_single_mount_and_auth_method(client, kv2_mount):
+    """GET sys/mounts/<path> and sys/auth/<path> (Vault >= 1.10; used by the Terraform provider)."""
+    mount = client.adapter.get(f"/v1/sys/mounts/{kv2_mount}")["data"]
+    assert mount["type"] == "kv"
+    assert mount["options"] == {"version": "2"}
+    assert mount["accessor"].startswith("kv_")
+
+    path = uid("up")
+    client.sys.enable_auth_method("userpass", path=path)
+    try:
+        auth = client.adapter.get(f"/v1/sys/auth/{path}")["data"]
+        assert auth["type"] == "userpass"
+        assert auth["accessor"].startswith("auth_userpass_")
+    finally:
+        client.sys.disable_auth_method(path)
+
+    with pytest.raises((hvac.exceptions.InvalidRequest, hvac.exceptions.InvalidPath)):
+        client.adapter.get(f"/v1/sys/mounts/{uid('absent')}")
