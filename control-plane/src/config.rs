@@ -11,6 +11,7 @@
 //! listen_addr = "127.0.0.1:8080"
 //! body_limit_bytes = 65536
 //! secure_cookies = false          # set true when clients reach the API over TLS
+//! allowed_origins = []            # e.g. ["https://console.coffer.example"]
 //!
 //! [database]
 //! url = "postgres://coffer@localhost/coffer"
@@ -68,6 +69,10 @@ pub struct HttpSettings {
     /// Mark the session cookie `Secure`. Enable whenever the API is reached over TLS
     /// (TLS terminates in front of this process, so it cannot detect that itself).
     pub secure_cookies: bool,
+    /// Origins allowed to make cookie-authenticated changes (the web console), such as
+    /// `https://console.coffer.example`. Empty: the `Origin` must match the request's `Host`,
+    /// which is right unless a proxy rewrites `Host`.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for HttpSettings {
@@ -76,6 +81,7 @@ impl Default for HttpSettings {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             body_limit_bytes: 64 * 1024,
             secure_cookies: false,
+            allowed_origins: Vec::new(),
         }
     }
 }

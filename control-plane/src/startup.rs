@@ -58,6 +58,13 @@ impl Application {
             cp: self.cp,
             shutdown: shutdown.clone(),
             secure_cookies: self.settings.http.secure_cookies,
+            allowed_origins: self
+                .settings
+                .http
+                .allowed_origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
+                .collect(),
         });
         let app = http::router(state, self.settings.http.body_limit_bytes);
         tracing::info!(addr = %self.local_addr, "control plane listening");

@@ -43,7 +43,7 @@ impl FromRequestParts<Arc<AppState>> for Authed {
         let auth = state.cp.authenticate(token).await.map_err(auth_error)?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
-            check_csrf(parts, auth.csrf_hash.as_deref())?;
+            check_csrf(parts, auth.csrf_hash.as_deref(), &state.allowed_origins)?;
         }
         Ok(Authed(auth.caller))
     }
@@ -68,7 +68,11 @@ fn session_cookie(parts: &Parts) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
-fn check_csrf(parts: &Parts, expected_hash: Option<&[u8]>) -> Result<(), ApiError> {
+fn check_csrf(
+    parts: &Parts,
+    expected_hash: Option<&[u8]>,
+    allowed_origins: &[String],
+) -> Result<(), ApiError> {
     let denied = || {
         ApiError::forbidden(
             "cookie-authenticated requests need a valid x-csrf-token header and same-origin Origin",
@@ -81,6 +85,13 @@ fn check_csrf(parts: &Parts, expected_hash: Option<&[u8]>) -> Result<(), ApiErro
         return Err(denied());
     }
     if let Some(origin) = parts.headers.get(header::ORIGIN) {
+        if !allowed_origins.is_empty() {
+            let origin = origin.to_str().map_err(|_| denied())?.trim_end_matches('/');
+            if !allowed_origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+                return Err(denied());
+            }
+            return Ok(());
+        }
         let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
         let origin_host = origin
             .to_str()
@@ -122,7 +133,11 @@ mod tests {
     fn csrf_table() {
         let expected = hash_token("good-token");
         let check = |headers: &[(&str, &str)], ok: bool| {
-            assert_eq!(check_csrf(&parts(headers), Some(&expected)).is_ok(), ok, "{headers:?}");
+            assert_eq!(
+                check_csrf(&parts(headers), Some(&expected), &[]).is_ok(),
+                ok,
+                "{headers:?}"
+            );
         };
         check(&[("x-csrf-token", "good-token")], true);
         check(
@@ -146,6 +161,24 @@ mod tests {
         check(&[("x-csrf-token", "bad-token")], false);
         check(&[], false);
         // A token without a session CSRF secret (e.g. a service token in a cookie) never passes.
-        assert!(check_csrf(&parts(&[("x-csrf-token", "good-token")]), None).is_err());
+        assert!(check_csrf(&parts(&[("x-csrf-token", "good-token")]), None, &[]).is_err());
+    }
+
+    #[test]
+    fn configured_origins_table() {
+        let expected = hash_token("t");
+        let allowed = ["https://console.example".to_owned()];
+        let check = |origin: Option<&str>, ok: bool| {
+            let mut headers = vec![("x-csrf-token", "t"), ("host", "api.internal:8080")];
+            headers.extend(origin.map(|o| ("origin", o)));
+            let got = check_csrf(&parts(&headers), Some(&expected), &allowed).is_ok();
+            assert_eq!(got, ok, "{origin:?}");
+        };
+        check(Some("https://console.example"), true);
+        check(Some("https://CONSOLE.example/"), true);
+        check(None, true);
+        check(Some("http://console.example"), false);
+        check(Some("https://api.internal:8080"), false);
+        check(Some("https://evil.example"), false);
     }
 }

@@ -60,8 +60,12 @@ mod tests {
             ..AuthSettings::default()
         };
         let cp = ControlPlane::new(pool, auth, OperationEvents::default()).unwrap();
-        let state =
-            Arc::new(AppState { cp, shutdown: CancellationToken::new(), secure_cookies: false });
+        let state = Arc::new(AppState {
+            cp,
+            shutdown: CancellationToken::new(),
+            secure_cookies: false,
+            allowed_origins: Vec::new(),
+        });
         let app = crate::http::router(state, 1024);
         let res =
             app.oneshot(Request::get("/v1/health").body(Body::empty()).unwrap()).await.unwrap();

@@ -22,9 +22,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use axum::Router;
 use tokio_util::sync::CancellationToken;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -40,6 +42,8 @@ pub struct AppState {
     /// Cancelled on shutdown so long polls return promptly.
     pub shutdown: CancellationToken,
     pub secure_cookies: bool,
+    /// Normalised (lowercase, no trailing '/') console origins; empty = same host only.
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(OpenApi)]
@@ -97,6 +101,15 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(body_limit))
+        // Responses describe credentials and infrastructure: never cache them, never sniff.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(make_span)
