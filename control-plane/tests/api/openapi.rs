@@ -116,3 +116,90 @@ async fn every_table_route_is_served() {
     // Unknown paths are 404 in the error model.
     app.send(Method::GET, "/v1/no-such-route", None, None).await.expect_error(404, "not_found");
 }
+
+/// The operation object for a table route, found by shape (parameter names may differ).
+fn operation<'a>(spec: &'a Value, route: &crate::routes::Route) -> &'a Value {
+    let paths = spec["paths"].as_object().expect("paths");
+    let item = paths
+        .iter()
+        .find(|(p, _)| shape(p) == route.shape())
+        .map(|(_, item)| item)
+        .unwrap_or_else(|| panic!("{} not documented", route.path));
+    &item[route.method.to_ascii_lowercase()]
+}
+
+#[tokio::test]
+async fn operations_document_what_the_server_does() {
+    use crate::routes::Access;
+    let app = spawn_app().await;
+    let spec = spec(&app).await;
+    let global_security = spec["security"].as_array().is_some_and(|s| !s.is_empty());
+    let mut problems = Vec::new();
+    for route in ROUTES.iter().filter(|r| r.path != "/v1/openapi.json") {
+        let op = operation(&spec, route);
+        let label = format!("{} {}", route.method, route.path);
+        let responses = op["responses"].as_object().cloned().unwrap_or_default();
+        let success = match (route.method, route.path) {
+            ("POST", "/v1/signup") => "201",
+            ("POST", p) if p.ends_with("/members") || p.ends_with("/service-principals") => "201",
+            ("POST", p) if p.ends_with("/clusters") => "202",
+            ("PATCH" | "DELETE", p) if p.contains("/clusters/") => "202",
+            ("DELETE", _) => "204",
+            _ => "200",
+        };
+        if !responses.contains_key(success) {
+            problems.push(format!("{label}: success status {success} undocumented"));
+        }
+        let protected = route.access != Access::Public;
+        let secured = global_security || op["security"].as_array().is_some_and(|s| !s.is_empty());
+        if protected && !secured {
+            problems.push(format!("{label}: no security requirement"));
+        }
+        if protected && !responses.contains_key("401") {
+            problems.push(format!("{label}: 401 undocumented"));
+        }
+        if matches!(route.access, Access::Org(_)) && !responses.contains_key("404") {
+            problems.push(format!("{label}: 404 undocumented"));
+        }
+        if matches!(route.access, Access::Org(r) if r > crate::routes::Role::Viewer)
+            && !responses.contains_key("403")
+        {
+            problems.push(format!("{label}: 403 undocumented"));
+        }
+        if matches!(route.method, "POST" | "PATCH") && op["requestBody"].is_null() {
+            problems.push(format!("{label}: request body undocumented"));
+        }
+        let params: BTreeSet<&str> = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        let path_params = route.path.split('{').skip(1).filter_map(|s| s.split('}').next());
+        for name in path_params {
+            if !params.contains(name) {
+                problems
+                    .push(format!("{label}: path parameter {name} undocumented (has {params:?})"));
+            }
+        }
+        if route.method == "GET" && route.path.ends_with('s') && route.access != Access::Public {
+            for name in ["page_size", "page_token"] {
+                if !params.contains(name) {
+                    problems.push(format!("{label}: list parameter {name} undocumented"));
+                }
+            }
+        }
+        if route.path.ends_with("/wait") && !params.contains("timeout") {
+            problems.push(format!("{label}: timeout undocumented"));
+        }
+        // Error responses (RFC 6749 aside) point at the error model.
+        if route.path != "/oauth/token" {
+            for (status, resp) in &responses {
+                if status.starts_with('4') && !resp.to_string().contains("Error") {
+                    problems.push(format!("{label}: {status} response lacks the error schema"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "OpenAPI gaps:\n{}", problems.join("\n"));
+}
