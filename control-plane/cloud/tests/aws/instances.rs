@@ -1,0 +1,163 @@
+use std::collections::BTreeSet;
+
+use aws_sdk_ec2::types::{Filter, HttpTokensState, InstanceAttributeName, ResourceType, Tag, TagSpecification, VolumeType};
+use base64::Engine as _;
+use coffer_cloud::bootstrap::BOOTSTRAP_VERSION;
+use coffer_cloud::{
+    ApiAccess, BootstrapDocument, BucketPurpose, Cloud, ClusterRef, Ingress, InstanceSpec, InstanceState, JoinToken,
+    KmsKey, Placement,
+};
+
+use super::support::{cloud, cluster, ec2, expected_tags, sorted};
+
+const REGION: &str = "eu-west-1";
+
+async fn any_image(client: &aws_sdk_ec2::Client) -> String {
+    let images = client.describe_images().owners("amazon").send().await.unwrap();
+    images
+        .images()
+        .iter()
+        .find(|i| i.root_device_name().is_some())
+        .and_then(|i| i.image_id())
+        .expect("moto ships public images")
+        .to_owned()
+}
+
+fn spec(c: &ClusterRef, node: u32, op: &str, key: &KmsKey, sg: &str, profile: &str, image: &str) -> InstanceSpec {
+    InstanceSpec {
+        operation_id: op.to_owned(),
+        node_index: node,
+        image_id: image.to_owned(),
+        instance_type: "t3.small".to_owned(),
+        security_group_id: sg.to_owned(),
+        instance_profile_arn: profile.to_owned(),
+        kms_key_arn: key.arn.clone(),
+        root_volume_gib: 20,
+        data_volume_gib: 50,
+        placement: Placement::DefaultVpc,
+        bootstrap: BootstrapDocument {
+            version: BOOTSTRAP_VERSION,
+            cluster_id: c.cluster_id,
+            org_id: c.org_id,
+            node_index: node,
+            region: c.region.clone(),
+            kms_key_arn: key.arn.clone(),
+            snapshot_bucket: BucketPurpose::Snapshots.bucket_name(c),
+            audit_bucket: BucketPurpose::Audit.bucket_name(c),
+            control_plane_url: "https://control.example".to_owned(),
+            join_token: Some(JoinToken::new(format!("join-{node}"))),
+        },
+    }
+}
+
+async fn cluster_volumes(client: &aws_sdk_ec2::Client, c: &ClusterRef) -> Vec<aws_sdk_ec2::types::Volume> {
+    let f = Filter::builder().name("tag:coffer:cluster-id").values(c.id()).build();
+    client.describe_volumes().filters(f).send().await.unwrap().volumes().to_vec()
+}
+
+#[tokio::test]
+async fn instances_launch_once_per_node_hardened_and_spread() {
+    let cloud = cloud().await;
+    let c = cluster(REGION);
+    let client = ec2(REGION).await;
+    let key = cloud.ensure_kms_key(&c, None).await.unwrap();
+    let role = cloud.ensure_node_role(&c, &key.arn, &[]).await.unwrap();
+    let sg = cloud.ensure_security_group(&c, &Ingress { vpc_id: None, access: ApiAccess::Public }).await.unwrap();
+    let image = any_image(&client).await;
+    let spec = |n| spec(&c, n, "op-create", &key, &sg.group_id, &role.instance_profile_arn, &image);
+
+    let mut launched = Vec::new();
+    for n in 0..3 {
+        let i = cloud.ensure_instance(&c, &spec(n)).await.unwrap();
+        assert_eq!(i.node_index, Some(n));
+        // Twice: found by tags, not launched again.
+        assert_eq!(cloud.ensure_instance(&c, &spec(n)).await.unwrap().instance_id, i.instance_id);
+        launched.push(i);
+    }
+    let described = cloud.describe_instances(&c).await.unwrap();
+    assert_eq!(described.iter().map(|i| &i.instance_id).collect::<Vec<_>>(), launched.iter().map(|i| &i.instance_id).collect::<Vec<_>>());
+    let zones: BTreeSet<_> = described.iter().map(|i| i.availability_zone.clone().unwrap()).collect();
+    assert_eq!(zones.len(), 3, "nodes spread over three AZs: {zones:?}");
+
+    for (n, inst) in (0u32..).zip(&launched) {
+        let id = inst.instance_id.as_str();
+        let attr = client.describe_instance_attribute().instance_id(id).attribute(InstanceAttributeName::UserData);
+        let attr = attr.send().await.unwrap();
+        let raw = attr.user_data().and_then(|u| u.value()).unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(raw).unwrap();
+        assert_eq!(BootstrapDocument::from_user_data(&bytes).unwrap(), spec(n).bootstrap);
+
+        let out = client.describe_instances().instance_ids(id).send().await.unwrap();
+        let i = &out.reservations()[0].instances()[0];
+        assert_eq!(i.key_name(), None, "no SSH key pair");
+        let md = i.metadata_options().unwrap();
+        assert_eq!(md.http_tokens(), Some(&HttpTokensState::Required));
+        assert_eq!(md.http_put_response_hop_limit(), Some(1));
+        assert!(i.iam_instance_profile().and_then(|p| p.arn()).is_some_and(|a| a == role.instance_profile_arn));
+        assert_eq!(i.security_groups().iter().filter_map(|g| g.group_id()).collect::<Vec<_>>(), [sg.group_id.as_str()]);
+        let tags = i.tags().iter().map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned())).collect();
+        let name = c.instance_name(n);
+        assert_eq!(sorted(tags), expected_tags(&c, &name, &[("coffer:node-index", n.to_string())]));
+
+        let f = Filter::builder().name("attachment.instance-id").values(id).build();
+        let vols = client.describe_volumes().filters(f).send().await.unwrap();
+        let mut sizes: Vec<i32> = vols.volumes().iter().filter_map(|v| v.size()).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, [20, 50]);
+        for v in vols.volumes() {
+            assert_eq!(v.encrypted(), Some(true));
+            assert_eq!(v.kms_key_id(), Some(key.arn.as_str()));
+            assert_eq!(v.volume_type(), Some(&VolumeType::Gp3));
+        }
+    }
+
+    // A planted leftover volume of this cluster goes with the instances.
+    let leftover = client
+        .create_volume()
+        .availability_zone(launched[0].availability_zone.clone().unwrap())
+        .size(1)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Volume)
+                .tags(Tag::builder().key("coffer:cluster-id").value(c.id()).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    cloud.terminate_instances(&c).await.unwrap();
+    let after = cloud.describe_instances(&c).await.unwrap();
+    assert!(after.iter().all(|i| !i.state.is_live()), "{after:?}");
+    // Again, once everything is terminated: also sweeps volumes freed meanwhile.
+    cloud.terminate_instances(&c).await.unwrap();
+    let left: Vec<_> = cluster_volumes(&client, &c).await.into_iter().filter_map(|v| v.volume_id).collect();
+    assert!(!left.contains(&leftover.volume_id.unwrap()), "{left:?}");
+    assert!(cloud.describe_instances(&c).await.unwrap().iter().all(|i| i.state != InstanceState::Running));
+}
+
+#[tokio::test]
+async fn client_token_makes_a_retried_launch_return_the_same_instance() {
+    let cloud = cloud().await;
+    let c = cluster(REGION);
+    let client = ec2(REGION).await;
+    let key = cloud.ensure_kms_key(&c, None).await.unwrap();
+    let role = cloud.ensure_node_role(&c, &key.arn, &[]).await.unwrap();
+    let sg = cloud.ensure_security_group(&c, &Ingress { vpc_id: None, access: ApiAccess::Public }).await.unwrap();
+    let image = any_image(&client).await;
+    let s = spec(&c, 0, "op-token", &key, &sg.group_id, &role.instance_profile_arn, &image);
+
+    let first = cloud.ensure_instance(&c, &s).await.unwrap();
+    // Hide it from the tag lookup, as if the describe had raced the launch: only the client
+    // token now stands between a retry and a second instance.
+    client
+        .delete_tags()
+        .resources(&first.instance_id)
+        .tags(Tag::builder().key("coffer:node-index").build())
+        .send()
+        .await
+        .unwrap();
+    let retried = cloud.ensure_instance(&c, &s).await.unwrap();
+    assert_eq!(retried.instance_id, first.instance_id);
+    cloud.terminate_instances(&c).await.unwrap();
+}
