@@ -182,3 +182,58 @@ async fn sealing_ends_the_attempt_and_sealed_servers_refuse() {
     assert_eq!(status["started"], json!(false), "an attempt does not survive a seal");
     s.stop().await;
 }
+
+/// A stand-in auto-seal: "wraps" the root key by XOR with a fixed pad (tests only).
+struct PadSeal;
+
+impl coffer_server::core::seal::AutoSeal for PadSeal {
+    fn kind(&self) -> &'static str {
+        "awskms"
+    }
+    fn wrap(&self, root: &coffer_barrier::RootKey) -> Result<Vec<u8>, String> {
+        Ok(root.expose().iter().map(|b| b ^ 0x5a).collect())
+    }
+    fn unwrap(&self, blob: &[u8]) -> Result<coffer_barrier::RootKey, String> {
+        let raw: Vec<u8> = blob.iter().map(|b| b ^ 0x5a).collect();
+        coffer_barrier::RootKey::from_bytes(&raw).map_err(|e| e.to_string())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_sealed_servers_take_recovery_shares() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = TestServer::start(
+        Config::with_storage("127.0.0.1:0", dir.path().to_owned()),
+        String::new(),
+    )
+    .await;
+    s.core.seal.set_auto(std::sync::Arc::new(PadSeal));
+    let (st, init) = s
+        .call("PUT", "sys/init", None, Some(json!({"recovery_shares": 3, "recovery_threshold": 2})))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{init}");
+    let recovery: Vec<String> = serde_json::from_value(init["recovery_keys"].clone()).unwrap();
+    s.root = init["root_token"].as_str().unwrap().to_owned();
+
+    let (_, status) = s.call("GET", ATTEMPT, None, None).await;
+    assert_eq!(status["required"], json!(2), "the recovery threshold");
+
+    // Shares that are not this server's recovery key are refused.
+    let (_, started) = put(&s, ATTEMPT, json!({})).await;
+    let nonce = started["nonce"].as_str().unwrap().to_owned();
+    for k in [hex::encode([1u8; 33]), hex::encode([2u8; 33])] {
+        put(&s, UPDATE, json!({"key": k, "nonce": nonce})).await;
+    }
+    let (_, status) = s.call("GET", ATTEMPT, None, None).await;
+    assert_eq!(status["started"], json!(false), "a failed quorum ends the attempt");
+
+    let (_, started) = put(&s, ATTEMPT, json!({})).await;
+    let (otp, nonce) = (started["otp"].as_str().unwrap(), started["nonce"].as_str().unwrap());
+    put(&s, UPDATE, json!({"key": recovery[2], "nonce": nonce})).await;
+    let (st, done) = put(&s, UPDATE, json!({"key": recovery[0], "nonce": nonce})).await;
+    assert_eq!(st, StatusCode::OK, "{done}");
+    let token = decode(done["encoded_token"].as_str().unwrap(), otp);
+    let (st, me) = s.call("GET", "auth/token/lookup-self", Some(&token), None).await;
+    assert_eq!((st, me["data"]["policies"].clone()), (StatusCode::OK, json!(["root"])));
+    s.stop().await;
+}

@@ -6,7 +6,10 @@
 //! and only the OTP holder can decode it (`vault operator generate-root -decode`).
 //!
 //! No token is needed (possession of the shares is the authority), but the server must be
-//! unsealed. Shares and the OTP are zeroized; a wrong combination cancels the attempt.
+//! unsealed. Under an auto-seal (KMS) the shares are recovery-key shares, checked against the
+//! recovery key kept inside the barrier; otherwise unseal-key shares, checked by re-opening the
+//! barrier with the recombined root key. Shares and the OTP are zeroized; a wrong combination
+//! cancels the attempt.
 
 use super::expect_op;
 use crate::auth::token::store::NewToken;
@@ -19,6 +22,7 @@ use base64::Engine as _;
 use coffer_barrier::{shamir, BarrierError, RootKey};
 use serde_json::{json, Value};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 /// Length of our service tokens (`hvs.` + 24), which the OTP must match for the XOR.
@@ -67,16 +71,24 @@ pub fn decode_token(encoded: &str, otp: &str) -> Option<String> {
     String::from_utf8(raw.iter().zip(otp.bytes()).map(|(a, b)| a ^ b).collect()).ok()
 }
 
-fn required(core: &Core) -> CoreResult<u8> {
+/// Which shares authorise root generation: unseal keys (Shamir seal) or, when the server is
+/// auto-unsealed (KMS), recovery keys — as in Vault.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Shares {
+    Unseal,
+    Recovery,
+}
+
+fn required(core: &Core) -> CoreResult<(u8, Shares)> {
     let cfg = core
         .seal
         .config(&core.barrier)?
         .ok_or_else(|| CoreError::bad("Vault is not initialized"))?;
-    if cfg.kind != "shamir" {
-        // Auto-unsealed servers authorise with recovery keys; none are stored yet.
-        return Err(CoreError::bad("root generation with recovery keys is not supported"));
+    if cfg.is_auto() {
+        Ok((cfg.recovery_threshold, Shares::Recovery))
+    } else {
+        Ok((cfg.secret_threshold, Shares::Unseal))
     }
-    Ok(cfg.secret_threshold)
 }
 
 fn status(attempt: Option<&Attempt>, required: u8) -> Value {
@@ -108,7 +120,7 @@ pub fn attempt(core: &Core, req: &Request) -> CoreResult<Response> {
     if core.is_sealed() {
         return Err(CoreError::Sealed);
     }
-    let required = required(core)?;
+    let (required, _) = required(core)?;
     let state = &core.generate_root;
     match req.op {
         Operation::Read => Ok(Response::raw(200, Some(status(state.lock().as_ref(), required)))),
@@ -154,7 +166,7 @@ pub fn update(core: &Core, req: &Request) -> CoreResult<Response> {
     if core.is_sealed() {
         return Err(CoreError::Sealed);
     }
-    let required = required(core)?;
+    let (required, kind) = required(core)?;
     let key = nonempty(req, "key")?.ok_or_else(|| CoreError::bad("missing key"))?;
     let key = decode_key(key)?;
     let nonce = nonempty(req, "nonce")?.ok_or_else(|| CoreError::bad("missing nonce"))?;
@@ -178,18 +190,7 @@ pub fn update(core: &Core, req: &Request) -> CoreResult<Response> {
     // Threshold reached: whatever happens next, this attempt is over.
     let Some(done) = guard.take() else { return Err(CoreError::internal("attempt vanished")) };
     drop(guard);
-    let root = combine(&done.shares, required)?;
-    // Re-opening the barrier with the candidate key proves it is the real root key without
-    // touching anything else (a wrong key fails and leaves the keyring as it was).
-    match core.barrier.unseal(&root) {
-        Ok(()) => {}
-        Err(BarrierError::InvalidKey) => {
-            return Err(CoreError::bad(
-                "root generation failed: the key shares do not match this Vault",
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    }
+    verify(core, kind, &combine(&done.shares, required)?)?;
     let (token, _) = core.tokens.create(
         &core.barrier,
         NewToken {
@@ -211,8 +212,37 @@ pub fn update(core: &Core, req: &Request) -> CoreResult<Response> {
     Ok(Response::raw(200, Some(body)))
 }
 
+const MISMATCH: &str = "root generation failed: the key shares do not match this Vault";
+
+/// Proves the recombined key is this server's root key (unseal shares) or recovery key.
+fn verify(core: &Core, kind: Shares, secret: &[u8]) -> CoreResult<()> {
+    match kind {
+        Shares::Unseal => {
+            let root = RootKey::from_bytes(secret).map_err(|_| CoreError::bad(MISMATCH))?;
+            // Re-opening the barrier with the candidate proves it is the root key without
+            // touching anything else (a wrong key fails and leaves the keyring as it was).
+            match core.barrier.unseal(&root) {
+                Ok(()) => Ok(()),
+                Err(BarrierError::InvalidKey) => Err(CoreError::bad(MISMATCH)),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Shares::Recovery => {
+            let stored =
+                Zeroizing::new(core.barrier.get(crate::core::RECOVERY_KEY)?.ok_or_else(|| {
+                    CoreError::internal("recovery key missing under an auto-seal")
+                })?);
+            if stored.len() == secret.len() && bool::from(stored.as_slice().ct_eq(secret)) {
+                Ok(())
+            } else {
+                Err(CoreError::bad(MISMATCH))
+            }
+        }
+    }
+}
+
 /// Recombines the shares exactly as unsealing does (one share is the key itself).
-fn combine(shares: &[Zeroizing<Vec<u8>>], required: u8) -> CoreResult<RootKey> {
+fn combine(shares: &[Zeroizing<Vec<u8>>], required: u8) -> CoreResult<Zeroizing<Vec<u8>>> {
     let secret: Zeroizing<Vec<u8>> = if required == 1 {
         Zeroizing::new(shares.first().map(|s| s.to_vec()).unwrap_or_default())
     } else {
@@ -223,7 +253,7 @@ fn combine(shares: &[Zeroizing<Vec<u8>>], required: u8) -> CoreResult<RootKey> {
         }
         Zeroizing::new(combined.map_err(|_| CoreError::bad("invalid key shares"))?)
     };
-    RootKey::from_bytes(&secret).map_err(|_| CoreError::bad("invalid key"))
+    Ok(secret)
 }
 
 #[cfg(test)]
