@@ -116,8 +116,8 @@ pub struct UpdateClusterRequest {
 /// Clusters of an organization.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/clusters", tag = "clusters",
     params(("org_id" = Uuid, Path), PageQuery), security(("bearer" = [])),
-    responses((status = 200, body = ClusterList), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ClusterList), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_clusters(
     State(state): State<Arc<AppState>>,
     Authed(caller): Authed,
@@ -138,8 +138,8 @@ pub async fn list_clusters(
         ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, at most 128 chars")),
     request_body = CreateClusterRequest, security(("bearer" = [])),
     responses((status = 202, body = ClusterOperation), (status = 400, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_cluster(
     State(state): State<Arc<AppState>>,
     Authed(caller): Authed,
@@ -184,8 +184,8 @@ pub async fn get_cluster(
     params(("org_id" = Uuid, Path), ("cluster_id" = Uuid, Path)),
     request_body = UpdateClusterRequest, security(("bearer" = [])),
     responses((status = 202, body = ClusterOperation), (status = 400, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_cluster(
     State(state): State<Arc<AppState>>,
     Authed(caller): Authed,
@@ -204,8 +204,9 @@ pub async fn update_cluster(
 /// Delete a cluster; returns the teardown operation.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/clusters/{cluster_id}", tag = "clusters",
     params(("org_id" = Uuid, Path), ("cluster_id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 202, body = ClusterOperation), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 202, body = ClusterOperation), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 pub async fn delete_cluster(
     State(state): State<Arc<AppState>>,
     Authed(caller): Authed,

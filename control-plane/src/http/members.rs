@@ -66,8 +66,8 @@ pub struct UpdateMemberRequest {
 /// Members of an organization.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/members", tag = "members",
     params(("org_id" = Uuid, Path), PageQuery), security(("bearer" = [])),
-    responses((status = 200, body = MemberList), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = MemberList), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_members(
     State(state): State<Arc<AppState>>,
     Authed(caller): Authed,
@@ -86,8 +86,8 @@ pub async fn list_members(
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/members", tag = "members",
     params(("org_id" = Uuid, Path)), request_body = AddMemberRequest, security(("bearer" = [])),
     responses((status = 201, body = MemberDto), (status = 400, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn add_member(
     State(state): State<Arc<AppState>>,
     Authed(caller): Authed,
@@ -103,8 +103,8 @@ pub async fn add_member(
     params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = UpdateMemberRequest,
     security(("bearer" = [])),
     responses((status = 200, body = MemberDto), (status = 400, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_member(
     State(state): State<Arc<AppState>>,
     Authed(caller): Authed,
@@ -118,8 +118,8 @@ pub async fn update_member(
 /// Remove a member. The last owner cannot be removed.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/members/{user_id}", tag = "members",
     params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn remove_member(
     State(state): State<Arc<AppState>>,
     Authed(caller): Authed,

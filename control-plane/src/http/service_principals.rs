@@ -66,8 +66,8 @@ pub struct CreatedServicePrincipalDto {
 /// Service principals of an organization.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/service-principals", tag = "service-principals",
     params(("org_id" = Uuid, Path), PageQuery), security(("bearer" = [])),
-    responses((status = 200, body = ServicePrincipalList), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ServicePrincipalList), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_service_principals(
     State(state): State<Arc<AppState>>,
     Authed(caller): Authed,
@@ -86,7 +86,8 @@ pub async fn list_service_principals(
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/service-principals", tag = "service-principals",
     params(("org_id" = Uuid, Path)), request_body = CreateServicePrincipalRequest,
     security(("bearer" = [])),
-    responses((status = 201, body = CreatedServicePrincipalDto), (status = 400, body = ErrorBody),
+    responses((status = 201, body = CreatedServicePrincipalDto),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn create_service_principal(
@@ -109,7 +110,8 @@ pub async fn create_service_principal(
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/service-principals/{sp_id}",
     tag = "service-principals",
     params(("org_id" = Uuid, Path), ("sp_id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn delete_service_principal(
     State(state): State<Arc<AppState>>,
     Authed(caller): Authed,
