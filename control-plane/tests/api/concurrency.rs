@@ -122,3 +122,39 @@ async fn two_owners_stepping_down_at_once_leave_one_owner() {
         assert_eq!(winners(&[r1, r2], 204).len(), 1, "exactly one owner may leave");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_waiters_neither_starve_the_pool_nor_miss_the_change() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let org = &user.own_org;
+    let (_, op) = app.create_cluster(org, &user.token, "watched").await;
+    let op_id = crate::helpers::str_field(&op, "id");
+    let url = app.url(&format!("/v1/orgs/{org}/operations/{op_id}/wait?timeout=30s"));
+    // More waiters than the pool has connections (10 by default).
+    let waiters: Vec<_> = (0..30)
+        .map(|_| {
+            let req = app.client.get(&url).bearer_auth(&user.token);
+            tokio::spawn(async move {
+                let resp = req.send().await.expect("wait");
+                resp.json::<Value>().await.expect("body")
+            })
+        })
+        .collect();
+    // Long polls must not hold database connections while they wait.
+    let started = std::time::Instant::now();
+    app.get(&format!("/v1/orgs/{org}/clusters"), &user.token).await.expect(200);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "a plain GET took {:?} behind waiters",
+        started.elapsed()
+    );
+
+    crate::helpers::finish_operation(&app.db, &op_id, "succeeded").await;
+    let all = tokio::time::timeout(std::time::Duration::from_secs(15), join_all(waiters))
+        .await
+        .expect("waiters were not all woken");
+    for body in all {
+        assert_eq!(body.expect("waiter")["state"], "succeeded");
+    }
+}

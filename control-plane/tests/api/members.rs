@@ -234,3 +234,58 @@ async fn member_lists_paginate() {
     }
     assert_eq!(seen, all, "paging members must match the full list");
 }
+
+#[tokio::test]
+async fn invitations_are_case_insensitive_and_revocable_and_not_logins() {
+    let app = spawn_app().await;
+    let owner = app.new_user().await;
+    let org = &owner.own_org;
+    let path = format!("/v1/orgs/{org}/members");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let invited_as = format!("Mixed.Case-{id}@Example.COM");
+    let signs_up_as = invited_as.to_lowercase();
+    let invite =
+        app.post(&path, &owner.token, &json!({"email": invited_as, "role": "contributor"})).await;
+    assert_eq!(invite.expect(201)["status"], "invited");
+    // An invitation is not an account: no password works for it.
+    app.login(&signs_up_as, PASSWORD).await.expect_error(401, "unauthenticated");
+    app.login(&invited_as, "").await.expect_error(401, "unauthenticated");
+
+    let resp = app.signup(&signs_up_as, PASSWORD, &unique_name("org")).await;
+    let user_id = str_field(&resp.expect(201)["user"], "id");
+    let token = app.login_token(&signs_up_as, PASSWORD).await;
+    let user = User {
+        id: user_id,
+        email: signs_up_as.clone(),
+        password: PASSWORD.into(),
+        token,
+        own_org: String::new(),
+    };
+    assert_eq!(role_in(&app, &user, org).await.as_deref(), Some("contributor"));
+    // The same address in another case is the same account.
+    app.signup(&invited_as, PASSWORD, "again").await.expect_error(409, "conflict");
+
+    // A revoked invitation does not let its address in later.
+    let revoked = unique_email();
+    let invite = app
+        .post(&path, &owner.token, &json!({"email": revoked, "role": "admin"}))
+        .await
+        .expect(201)
+        .clone();
+    let member_path = format!("{path}/{}", str_field(&invite, "user_id"));
+    app.delete(&member_path, &owner.token).await.expect(204);
+    app.signup(&revoked, PASSWORD, &unique_name("org")).await.expect(201);
+    let token = app.login_token(&revoked, PASSWORD).await;
+    app.get(&format!("/v1/orgs/{org}"), &token).await.expect_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn an_owner_may_remove_another_owner() {
+    let app = spawn_app().await;
+    let owner = app.new_user().await;
+    let org = &owner.own_org;
+    let other = app.add_member(org, &owner.token, "owner").await;
+    app.delete(&format!("/v1/orgs/{org}/members/{}", other.id), &owner.token).await.expect(204);
+    assert_eq!(role_in(&app, &other, org).await, None);
+    assert_eq!(role_in(&app, &owner, org).await.as_deref(), Some("owner"));
+}
