@@ -98,3 +98,37 @@ def test_token_via_authorization_bearer(dev_server, kv1_mount, client):
     )
     assert resp.status_code == 200
     assert resp.json()["data"] == {"ok": "yes"}
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "auth/token/lookup-self"),
+        ("GET", "sys/health"),
+        ("GET", "sys/seal-status"),
+        ("GET", "no-such-mount/x"),
+    ],
+)
+def test_responses_are_not_cacheable(dev_server, method, path):
+    """Vault sets Cache-Control: no-store on every answer: secrets must not land in proxy caches."""
+    resp = call(dev_server, method, path)
+    assert resp.headers.get("Cache-Control") == "no-store"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "with space",
+        "ünïcödé/ключ",
+        "percent%25literal",
+        "plus+sign",
+        "semi;colon",
+        "quote'mark",
+    ],
+)
+def test_unusual_key_names_round_trip(client, kv2_mount, key):
+    client.secrets.kv.v2.create_or_update_secret(key, {"k": key}, mount_point=kv2_mount)
+    got = client.secrets.kv.v2.read_secret(key, mount_point=kv2_mount, raise_on_deleted_version=True)
+    assert got["data"]["data"] == {"k": key}
+    top = key.split("/")[0] + ("/" if "/" in key else "")
+    assert top in client.secrets.kv.v2.list_secrets("", mount_point=kv2_mount)["data"]["keys"]
