@@ -120,8 +120,8 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
         .layer(axum::middleware::from_fn(request_id::middleware))
 }
 
-/// Request span: method, route template (groups requests regardless of ids) and request id. Headers and bodies are deliberately not recorded:
-/// they carry tokens, cookies and passwords.
+/// Request span: method, route template (groups requests regardless of ids) and request id.
+/// Headers and bodies are deliberately not recorded: they carry tokens, cookies and passwords.
 fn make_span(req: &Request) -> Span {
     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
     let request_id =
