@@ -5,6 +5,7 @@
 //! `parent/<parent hash>/<child hash>` the child index that makes tree revocation cheap,
 //! `salt` the per-cluster HMAC key that hashes ids and accessors.
 
+use super::cache::TokenCache;
 use super::entry::TokenEntry;
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::storage::View;
@@ -45,6 +46,7 @@ impl std::fmt::Debug for NewToken {
 
 pub struct TokenStore {
     salt: RwLock<Option<Zeroizing<[u8; 32]>>>,
+    cache: TokenCache,
     /// System default and max TTLs (seconds).
     pub default_ttl: u64,
     pub max_ttl: u64,
@@ -54,7 +56,13 @@ pub struct TokenStore {
 
 impl TokenStore {
     pub fn new(default_ttl: u64, max_ttl: u64) -> Self {
-        TokenStore { salt: RwLock::new(None), default_ttl, max_ttl, created: Default::default() }
+        TokenStore {
+            salt: RwLock::new(None),
+            cache: TokenCache::default(),
+            default_ttl,
+            max_ttl,
+            created: Default::default(),
+        }
     }
 
     fn view(barrier: &Barrier) -> View<'_> {
@@ -66,6 +74,7 @@ impl TokenStore {
         if let Ok(mut g) = self.salt.write() {
             *g = None;
         }
+        self.cache.clear();
     }
 
     fn salted(&self, barrier: &Barrier, kind: &[u8], value: &str) -> CoreResult<String> {
@@ -168,15 +177,28 @@ impl TokenStore {
         if let Some(k) = &lease_key {
             ops.push((k.as_str(), Some(hash.as_bytes())));
         }
+        let expiry_key = expiry_key(&entry);
+        if let Some(k) = &expiry_key {
+            ops.push((k.as_str(), Some(b"")));
+        }
         view.transaction(&ops)?;
+        self.cache.put(&entry);
         crate::core::metrics::Metrics::inc(&self.created);
         Ok((id, entry))
     }
 
     /// The live entry for a token hash (`None` if unknown or expired).
     pub fn lookup_hash(&self, barrier: &Barrier, hash: &str) -> CoreResult<Option<TokenEntry>> {
+        let now = now_unix();
+        if let Some(e) = self.cache.get(hash) {
+            return Ok((!e.is_expired(now)).then_some(e));
+        }
+        let epoch = self.cache.epoch();
         let entry: Option<TokenEntry> = Self::view(barrier).get_json(&format!("id/{hash}"))?;
-        Ok(entry.filter(|e| !e.is_expired(now_unix())))
+        if let Some(e) = &entry {
+            self.cache.fill(epoch, e);
+        }
+        Ok(entry.filter(|e| !e.is_expired(now)))
     }
 
     pub fn lookup(&self, barrier: &Barrier, id: &str) -> CoreResult<Option<TokenEntry>> {
@@ -202,8 +224,11 @@ impl TokenStore {
         }
     }
 
+    /// Persists a changed entry whose expiry did not move (use counts, orphaning).
     pub fn save(&self, barrier: &Barrier, entry: &TokenEntry) -> CoreResult<()> {
-        Self::view(barrier).put_json(&format!("id/{}", entry.hash), entry)
+        Self::view(barrier).put_json(&format!("id/{}", entry.hash), entry)?;
+        self.cache.put(entry);
+        Ok(())
     }
 
     /// Accounts one use of a limited-use token: the last use revokes it (the request that
@@ -212,10 +237,17 @@ impl TokenStore {
         if entry.num_uses <= 0 {
             return Ok(());
         }
-        if entry.num_uses == 1 {
-            return self.revoke_tree(barrier, &entry.hash);
+        // Serialise uses of this token and count from storage, so concurrent requests cannot
+        // both spend the same use.
+        let _g = crate::engines::kv::locks::lock("token-uses", &entry.hash);
+        let fresh: Option<TokenEntry> =
+            Self::view(barrier).get_json(&format!("id/{}", entry.hash))?;
+        let Some(mut e) = fresh.filter(|e| e.num_uses > 0) else {
+            return Err(CoreError::PermissionDenied);
+        };
+        if e.num_uses == 1 {
+            return self.revoke_tree(barrier, &e.hash);
         }
-        let mut e = entry.clone();
         e.num_uses -= 1;
         self.save(barrier, &e)
     }
@@ -247,7 +279,7 @@ impl TokenStore {
             if let Some(mut e) = view.get_json::<TokenEntry>(&key)? {
                 e.parent = None;
                 e.orphan = true;
-                view.put_json(&key, &e)?;
+                self.save(barrier, &e)?;
             }
         }
         self.delete_one(barrier, &view, hash)
@@ -259,6 +291,7 @@ impl TokenStore {
         let mut keys = vec![id_key];
         if let Some(e) = &entry {
             keys.extend(lease_key(e));
+            keys.extend(expiry_key(e));
             keys.push(format!("accessor/{}", self.hash_accessor(barrier, &e.accessor)?));
             if let Some(p) = &e.parent {
                 keys.push(format!("parent/{p}/{hash}"));
@@ -266,21 +299,40 @@ impl TokenStore {
         }
         let ops: Vec<(&str, Option<&[u8]>)> = keys.iter().map(|k| (k.as_str(), None)).collect();
         view.transaction(&ops)?;
+        self.cache.remove(hash);
         view.delete_prefix(&format!("parent/{hash}/"))?;
         View::new(barrier, CUBBYHOLE_PREFIX).delete_prefix(&format!("{hash}/"))?;
         Ok(())
     }
 
-    /// Revokes every expired token; returns how many were removed.
+    /// Revokes every expired token; returns how many were removed. Walks only the expiry
+    /// index buckets that are already due, so a sweep costs little when nothing expires.
     pub fn sweep(&self, barrier: &Barrier) -> CoreResult<usize> {
         let view = Self::view(barrier);
         let now = now_unix();
+        let due = bucket(now);
         let mut n = 0;
-        for hash in view.list("id/")? {
-            let e: Option<TokenEntry> = view.get_json(&format!("id/{hash}"))?;
-            if e.map(|e| e.is_expired(now)).unwrap_or(false) {
-                self.revoke_tree(barrier, &hash)?;
-                n += 1;
+        for b in view.list("expiry/")? {
+            let name = b.trim_end_matches('/');
+            if name > due.as_str() {
+                continue;
+            }
+            for hash in view.list(&format!("expiry/{name}/"))? {
+                let entry: Option<TokenEntry> = view.get_json(&format!("id/{hash}"))?;
+                match entry {
+                    Some(e) if e.is_expired(now) => {
+                        self.revoke_tree(barrier, &hash)?;
+                        n += 1;
+                    }
+                    // Stale index entry (token gone, or renewed into a later bucket).
+                    Some(e)
+                        if expiry_key(&e).as_deref() != Some(&format!("expiry/{name}/{hash}")) =>
+                    {
+                        view.delete(&format!("expiry/{name}/{hash}"))?;
+                    }
+                    Some(_) => {}
+                    None => view.delete(&format!("expiry/{name}/{hash}"))?,
+                }
             }
         }
         Ok(n)
@@ -319,9 +371,33 @@ impl TokenStore {
         let mut e = entry.clone();
         e.ttl = ttl;
         e.expire_time = Some(expire);
-        self.save(barrier, &e)?;
+        let id_key = format!("id/{}", e.hash);
+        let bytes = serde_json::to_vec(&e)?;
+        let old_idx = expiry_key(entry);
+        let new_idx = expiry_key(&e);
+        let mut ops: Vec<(&str, Option<&[u8]>)> = vec![(id_key.as_str(), Some(&bytes))];
+        if old_idx != new_idx {
+            if let Some(k) = &old_idx {
+                ops.push((k.as_str(), None));
+            }
+        }
+        if let Some(k) = &new_idx {
+            ops.push((k.as_str(), Some(b"")));
+        }
+        Self::view(barrier).transaction(&ops)?;
+        self.cache.put(&e);
         Ok(e)
     }
+}
+
+/// Expiry index buckets are minutes, zero-padded so they sort as text.
+fn bucket(unix: i64) -> String {
+    format!("{:012}", unix.max(0) / 60)
+}
+
+/// The expiry index entry of an expiring token: `expiry/<minute>/<hash>`.
+fn expiry_key(e: &TokenEntry) -> Option<String> {
+    e.expire_time.map(|t| format!("expiry/{}/{}", bucket(t), e.hash))
 }
 
 /// The lease index entry of an expiring token: `lease/<creation path>/<hash>`. The lease id
