@@ -308,3 +308,15 @@ def test_delete_version_after(client, kv2_mount):
         return False
 
     wait_until(gone, timeout=15, interval=0.2, what="version auto-deletion")
+
+
+def test_hvac_defaults_work_against_dev_secret_mount(dev_server):
+    """hvac's default mount_point is `secret`, which dev mode mounts as KV v2, like Vault."""
+    from conftest import uid
+
+    c = dev_server.client()
+    path = uid("default-mount")
+    c.secrets.kv.create_or_update_secret(path, {"hello": "world"})  # hvac's default KV version is 2
+    assert c.secrets.kv.read_secret_version(path, raise_on_deleted_version=True)["data"]["data"] == {"hello": "world"}
+    assert c.is_authenticated() is True
+    c.secrets.kv.delete_metadata_and_all_versions(path)
