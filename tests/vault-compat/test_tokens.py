@@ -203,3 +203,37 @@ def test_periodic_token_renews_to_its_period(dev_server, client):
     assert data["period"] == 1800
     renewed = client.auth.token.renew(auth["client_token"], increment="5h")["auth"]
     assert renewed["lease_duration"] == 1800
+
+
+def test_accessor_is_not_a_token(dev_server, client):
+    auth = client.auth.token.create(policies=["default"], ttl="10m")["auth"]
+    with pytest.raises(hvac.exceptions.Forbidden):
+        dev_server.client(token=auth["accessor"]).auth.token.lookup_self()
+
+
+def test_default_policy_token_cannot_inspect_or_enumerate_others(dev_server, client):
+    victim = client.auth.token.create(policies=["default"], ttl="10m")["auth"]
+    weak = dev_server.client(token=client.auth.token.create(policies=["default"], ttl="10m")["auth"]["client_token"])
+    with pytest.raises(hvac.exceptions.Forbidden):
+        weak.auth.token.lookup(victim["client_token"])
+    with pytest.raises(hvac.exceptions.Forbidden):
+        weak.auth.token.list_accessors()
+    with pytest.raises(hvac.exceptions.Forbidden):
+        weak.auth.token.revoke(victim["client_token"])
+    with pytest.raises(hvac.exceptions.Forbidden):
+        weak.auth.token.create(policies=["default"], ttl="1m")
+    assert not is_revoked(dev_server, victim["client_token"])
+
+
+def test_only_root_or_sudo_may_choose_a_token_id(dev_server, client):
+    policy = creator_policy(client)
+    parent = client.auth.token.create(policies=[policy], ttl="10m")["auth"]["client_token"]
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        dev_server.client(token=parent).auth.token.create(id=uid("chosen"), policies=[policy], ttl="1m")
+
+
+def test_revoked_token_accessor_lookup_fails(client):
+    auth = client.auth.token.create(policies=["default"], ttl="10m")["auth"]
+    client.auth.token.revoke(auth["client_token"])
+    with pytest.raises((hvac.exceptions.InvalidRequest, hvac.exceptions.Forbidden)):
+        client.auth.token.lookup_accessor(auth["accessor"])
