@@ -141,14 +141,9 @@ async fn many_waiters_neither_starve_the_pool_nor_miss_the_change() {
             })
         })
         .collect();
-    // Long polls must not hold database connections while they wait.
-    let started = std::time::Instant::now();
+    // Long polls must not hold database connections while they wait: with the pool held by
+    // waiters, this request would fail once the pool's acquire timeout passes.
     app.get(&format!("/v1/orgs/{org}/clusters"), &user.token).await.expect(200);
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(3),
-        "a plain GET took {:?} behind waiters",
-        started.elapsed()
-    );
 
     crate::helpers::finish_operation(&app.db, &op_id, "succeeded").await;
     let all = tokio::time::timeout(std::time::Duration::from_secs(15), join_all(waiters))

@@ -27,11 +27,11 @@ async fn wait_times_out_with_the_pending_operation() {
         elapsed >= Duration::from_millis(450),
         "returned after {elapsed:?}, before the timeout"
     );
-    assert!(elapsed < Duration::from_secs(4), "took {elapsed:?} for a 500ms timeout");
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?} for a 500ms timeout");
 
     let started = Instant::now();
     app.get(&format!("{path}/wait?timeout=0s"), &user.token).await.expect(200);
-    assert!(started.elapsed() < Duration::from_secs(2), "timeout=0s must not block");
+    assert!(started.elapsed() < Duration::from_secs(4), "timeout=0s must not block");
 }
 
 #[tokio::test]
@@ -45,7 +45,7 @@ async fn wait_rejects_bad_timeouts() {
         let resp = app.get(&format!("{path}?timeout={timeout}"), &user.token).await;
         resp.expect_error(400, "invalid_argument");
         assert!(
-            started.elapsed() < Duration::from_secs(2),
+            started.elapsed() < Duration::from_secs(4),
             "{timeout:?} was waited on before rejection"
         );
     }
