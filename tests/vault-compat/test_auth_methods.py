@@ -173,3 +173,26 @@ def test_approle_delete_role(dev_server, client, approle):
     client.auth.approle.delete_role("tmp", mount_point=approle)
     with pytest.raises(hvac.exceptions.InvalidPath):
         client.auth.approle.read_role("tmp", mount_point=approle)
+
+
+def test_approle_secret_id_ttl_expires(dev_server, client, approle):
+    from harness.poll import wait_until
+
+    client.auth.approle.create_or_update_approle(
+        "shortlived", token_policies=["default"], secret_id_ttl="2s", mount_point=approle
+    )
+    role_id = client.auth.approle.read_role_id("shortlived", mount_point=approle)["data"]["role_id"]
+    generated = client.auth.approle.generate_secret_id("shortlived", mount_point=approle)["data"]
+    assert generated["secret_id_ttl"] == 2
+    # Valid at first (the role allows unlimited uses) ...
+    dev_server.client(token="").auth.approle.login(role_id, generated["secret_id"], mount_point=approle)
+
+    # ... and refused once the TTL has passed.
+    def rejected():
+        try:
+            dev_server.client(token="").auth.approle.login(role_id, generated["secret_id"], mount_point=approle)
+        except hvac.exceptions.InvalidRequest:
+            return True
+        return False
+
+    wait_until(rejected, timeout=15, interval=0.25, what="secret_id expiry")

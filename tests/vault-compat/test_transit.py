@@ -445,3 +445,65 @@ def test_hash(client, transit_mount):
         b64("abc"), algorithm="sha2-512", output_format="base64", mount_point=transit_mount
     )
     assert unb64(digest["data"]["sum"]) == hashlib.sha512(b"abc").digest()
+
+
+def test_min_encryption_version(client, transit_mount):
+    name = uid("minenc")
+    client.secrets.transit.create_key(name, mount_point=transit_mount)
+    client.secrets.transit.rotate_key(name, mount_point=transit_mount)
+    client.secrets.transit.update_key_configuration(name, min_encryption_version=2, mount_point=transit_mount)
+    assert client.secrets.transit.read_key(name, mount_point=transit_mount)["data"]["min_encryption_version"] == 2
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        client.secrets.transit.encrypt_data(name, b64("x"), key_version=1, mount_point=transit_mount)
+    ct = client.secrets.transit.encrypt_data(name, b64("x"), mount_point=transit_mount)["data"]["ciphertext"]
+    assert ct.startswith("vault:v2:")
+
+
+def test_ecdsa_jws_marshaling(client, transit_mount):
+    """marshaling_algorithm=jws: the signature is raw r||s in base64url, as JOSE expects."""
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    name = uid("jws")
+    client.secrets.transit.create_key(name, key_type="ecdsa-p256", mount_point=transit_mount)
+    sig = client.secrets.transit.sign_data(
+        name, b64("header.payload"), hash_algorithm="sha2-256", marshaling_algorithm="jws", mount_point=transit_mount
+    )["data"]["signature"]
+    raw = base64.urlsafe_b64decode(sig.split(":", 2)[2] + "==")
+    assert len(raw) == 64
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    pub = serialization.load_pem_public_key(public_key(client, transit_mount, name).encode())
+    pub.verify(der, b"header.payload", ec.ECDSA(hashes.SHA256()))
+    ok = client.secrets.transit.verify_signed_data(
+        name, b64("header.payload"), signature=sig, hash_algorithm="sha2-256", marshaling_algorithm="jws",
+        mount_point=transit_mount,
+    )
+    assert ok["data"]["valid"] is True
+
+
+def test_batch_sign_and_verify(client, transit_mount):
+    name = uid("bsig")
+    client.secrets.transit.create_key(name, key_type="ed25519", mount_point=transit_mount)
+    items = [{"input": b64(f"doc-{i}")} for i in range(4)]
+    signed = client.secrets.transit.sign_data(name, batch_input=items, mount_point=transit_mount)["data"]["batch_results"]
+    assert len(signed) == 4
+    verify_items = [{"input": items[i]["input"], "signature": r["signature"]} for i, r in enumerate(signed)]
+    verify_items[3]["input"] = b64("tampered")
+    resp = client.adapter.post(f"/v1/{transit_mount}/verify/{name}", json={"batch_input": verify_items})
+    assert [r["valid"] for r in resp["data"]["batch_results"]] == [True, True, True, False]
+
+
+def test_derived_ed25519_signing_needs_context(client, transit_mount):
+    name = uid("ded")
+    client.secrets.transit.create_key(name, key_type="ed25519", derived=True, mount_point=transit_mount)
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        client.secrets.transit.sign_data(name, b64("m"), mount_point=transit_mount)
+    sig = client.secrets.transit.sign_data(name, b64("m"), context=b64("tenant-1"), mount_point=transit_mount)
+    value = sig["data"]["signature"]
+    good = client.secrets.transit.verify_signed_data(
+        name, b64("m"), signature=value, context=b64("tenant-1"), mount_point=transit_mount
+    )
+    assert good["data"]["valid"] is True
+    other = client.secrets.transit.verify_signed_data(
+        name, b64("m"), signature=value, context=b64("tenant-2"), mount_point=transit_mount
+    )
+    assert other["data"]["valid"] is False
