@@ -71,7 +71,8 @@ def test_rewrap_invalidates_old_token(client):
 
 
 def test_wrapping_token_expires(client):
-    token = client.sys.wrap(payload={"k": "v"}, ttl=1)["wrap_info"]["token"]
+    token = client.sys.wrap(payload={"k": "v"}, ttl=2)["wrap_info"]["token"]
+    assert client.adapter.post("/v1/sys/wrapping/lookup", json={"token": token})["data"]["creation_ttl"] == 2
 
     def expired():
         try:
