@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::core::{Core, CoreConfig};
-use crate::http;
+use crate::http as api;
 use axum::Router;
 use base64::Engine as _;
 use coffer_barrier::Store;
@@ -140,7 +140,7 @@ impl Server {
                 .local_addr()
                 .map_err(|source| ServerError::Bind { addr: l.address.clone(), source })?;
             let tls = l.tls.as_ref().map(crate::tls::acceptor).transpose()?;
-            let router = http::router(Arc::clone(&core), l.max_request_size);
+            let router = api::router(Arc::clone(&core), l.max_request_size);
             listeners.push(Bound { listener, tls, router, addr });
         }
         Ok(Server { core, listeners, dev })
@@ -194,7 +194,7 @@ async fn accept_loop(b: Bound, cancel: CancellationToken, tracker: TaskTracker) 
             _ = cancel.cancelled() => break,
             r = b.listener.accept() => r,
         };
-        let (stream, _) = match accepted {
+        let (stream, peer) = match accepted {
             Ok(s) => s,
             Err(e) => {
                 // Usually fd exhaustion: back off briefly instead of spinning.
@@ -209,10 +209,10 @@ async fn accept_loop(b: Bound, cancel: CancellationToken, tracker: TaskTracker) 
         let tls = b.tls.clone();
         tracker.spawn(async move {
             match tls {
-                None => serve_conn(stream, router, cancel).await,
+                None => serve_conn(stream, router, peer, cancel).await,
                 Some(acc) => {
                     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acc.accept(stream)).await {
-                        Ok(Ok(s)) => serve_conn(s, router, cancel).await,
+                        Ok(Ok(s)) => serve_conn(s, router, peer, cancel).await,
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
@@ -222,11 +222,17 @@ async fn accept_loop(b: Bound, cancel: CancellationToken, tracker: TaskTracker) 
     }
 }
 
-async fn serve_conn<S>(io: S, router: Router, cancel: CancellationToken)
+async fn serve_conn<S>(io: S, router: Router, peer: SocketAddr, cancel: CancellationToken)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let svc = TowerToHyperService::new(router);
+    use tower::ServiceExt as _;
+    let with_peer =
+        router.map_request(move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(api::PeerAddr(peer));
+            req
+        });
+    let svc = TowerToHyperService::new(with_peer);
     let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), svc);
     tokio::pin!(conn);
     tokio::select! {

@@ -49,6 +49,8 @@ pub struct Request {
     pub raw_body: Option<Vec<u8>>,
     /// Response wrapping requested (X-Vault-Wrap-TTL), in seconds.
     pub wrap_ttl: Option<u64>,
+    /// The client's address as seen by the listener (for audit and CIDR bindings).
+    pub remote_addr: Option<std::net::SocketAddr>,
 }
 
 impl Request {
@@ -61,6 +63,7 @@ impl Request {
             head: false,
             raw_body: None,
             wrap_ttl: None,
+            remote_addr: None,
         }
     }
     pub fn with_data(mut self, data: Map<String, Value>) -> Self {

@@ -11,6 +11,10 @@ use axum::extract::State;
 use axum::response::Response;
 use http::{header, Method, StatusCode};
 
+/// The connection's peer address, attached to each request by the server's accept loop.
+#[derive(Clone, Copy, Debug)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
 pub async fn fallback() -> Response {
     http_error(StatusCode::NOT_FOUND, "not found")
 }
@@ -107,8 +111,16 @@ pub async fn v1(State(state): State<AppState>, req: axum::extract::Request) -> R
     };
     // Writes fsync and snapshots stream the whole store: both run off the async workers.
     let blocking = op.is_write() || path.starts_with("sys/storage/");
-    let core_req =
-        Request { op, path, data, token: token_from(&parts.headers), head, raw_body, wrap_ttl };
+    let core_req = Request {
+        op,
+        path,
+        data,
+        token: token_from(&parts.headers),
+        head,
+        raw_body,
+        wrap_ttl,
+        remote_addr: parts.extensions.get::<PeerAddr>().map(|p| p.0),
+    };
     let core = state.core.clone();
     let started = std::time::Instant::now();
     let result = if blocking {

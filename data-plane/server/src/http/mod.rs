@@ -6,6 +6,7 @@ mod error;
 mod extract;
 mod floor;
 mod handler;
+pub use handler::PeerAddr;
 mod render;
 
 use crate::core::Core;
