@@ -266,50 +266,86 @@ async fn log_raw_hmac_accessor_prefix_and_mode_options() {
     s.stop().await;
 }
 
+/// A durable server, initialised with one key share and unsealed; returns the key.
+async fn durable(data: std::path::PathBuf) -> (TestServer, String) {
+    let mut s = TestServer::start(Config::with_storage("127.0.0.1:0", data), String::new()).await;
+    let body = json!({"secret_shares": 1, "secret_threshold": 1});
+    let (_, init) = s.call("PUT", "sys/init", None, Some(body)).await;
+    let key = init["keys"][0].as_str().unwrap().to_owned();
+    s.root = init["root_token"].as_str().unwrap().to_owned();
+    s.call("PUT", "sys/unseal", None, Some(json!({ "key": key }))).await;
+    (s, key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unwritable_devices_are_refused_up_front() {
+    let s = TestServer::dev().await;
+    // /dev/full opens fine but every write fails (ENOSPC): the first write catches it.
+    let (st, v) = enable(&s, "full", json!({"file_path": "/dev/full"})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(s.root("GET", "sys/audit", None).await.1["data"], json!({}));
+    assert_eq!(s.root("GET", "secret/config", None).await.0, StatusCode::OK);
+
+    // A writable device's log starts with the entry of its own enabling.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    assert_eq!(enable(&s, "a", json!({"file_path": log})).await.0, StatusCode::NO_CONTENT);
+    let first = &entries(&log)[0];
+    assert_eq!(
+        (first["type"].as_str(), first["request"]["path"].as_str()),
+        (Some("response"), Some("sys/audit/a"))
+    );
+    assert_eq!(
+        first["request"]["data"]["options"]["file_path"],
+        hash(&s, "a", log.to_str().unwrap()).await.as_str()
+    );
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fails_closed_only_when_every_device_fails() {
-    let s = TestServer::dev().await;
     let dir = tempfile::tempdir().unwrap();
-    s.root("PUT", "secret/data/x", Some(json!({"data": {"v": "before"}}))).await;
+    let (s, key) = durable(dir.path().join("data")).await;
+    let (st, _) = s.root("PUT", "cubbyhole/x", Some(json!({"v": "before"}))).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
 
-    // One good device and one that cannot write (/dev/full: ENOSPC on every write): served.
+    // Two devices; the second one's directory disappears while sealed, so after unseal it
+    // cannot be reopened and fails every write.
     let good = dir.path().join("good.log");
+    let doomed_dir = dir.path().join("doomed");
+    std::fs::create_dir(&doomed_dir).unwrap();
     assert_eq!(enable(&s, "good", json!({"file_path": good})).await.0, StatusCode::NO_CONTENT);
-    assert_eq!(
-        enable(&s, "full", json!({"file_path": "/dev/full"})).await.0,
-        StatusCode::NO_CONTENT
-    );
-    let (st, v) = s.root("GET", "secret/data/x", None).await;
-    assert_eq!((st, v["data"]["data"]["v"].as_str()), (StatusCode::OK, Some("before")));
+    let doomed = json!({"file_path": doomed_dir.join("x.log")});
+    assert_eq!(enable(&s, "doomed", doomed).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(s.root("PUT", "sys/seal", None).await.0, StatusCode::NO_CONTENT);
+    std::fs::remove_dir_all(&doomed_dir).unwrap();
+    s.call("PUT", "sys/unseal", None, Some(json!({ "key": key }))).await;
 
-    // Only the failing device left: every request is refused with a generic 500, and the
+    // One device still writes: requests are served.
+    let (st, v) = s.root("GET", "cubbyhole/x", None).await;
+    assert_eq!((st, v["data"]["v"].as_str()), (StatusCode::OK, Some("before")));
+
+    // Only the broken device left: every request is refused with a generic 500, and the
     // refused write does not happen.
     assert_eq!(s.root("DELETE", "sys/audit/good", None).await.0, StatusCode::NO_CONTENT);
-    let (st, v) = s.root("PUT", "secret/data/x", Some(json!({"data": {"v": "unaudited"}}))).await;
+    let (st, v) = s.root("PUT", "cubbyhole/x", Some(json!({"v": "unaudited"}))).await;
     assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(v, json!({"errors": ["internal error"]}));
-    assert_eq!(s.root("GET", "secret/data/x", None).await.0, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(s.root("GET", "cubbyhole/x", None).await.0, StatusCode::INTERNAL_SERVER_ERROR);
     // Unaudited endpoints (health) still answer.
     assert_eq!(s.call("GET", "sys/health", None, None).await.0, StatusCode::OK);
 
     // An operator with storage access removes the device; the refused write never happened.
-    s.core.audit.disable(&s.core.barrier, "full").unwrap();
-    let (st, v) = s.root("GET", "secret/data/x", None).await;
-    assert_eq!((st, v["data"]["data"]["v"].as_str()), (StatusCode::OK, Some("before")));
+    s.core.audit.disable(&s.core.barrier, "doomed").unwrap();
+    let (st, v) = s.root("GET", "cubbyhole/x", None).await;
+    assert_eq!((st, v["data"]["v"].as_str()), (StatusCode::OK, Some("before")));
     s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devices_survive_seal_and_unseal() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut s = TestServer::start(Config::with_storage("127.0.0.1:0", data), String::new()).await;
-    let (_, init) = s
-        .call("PUT", "sys/init", None, Some(json!({"secret_shares": 1, "secret_threshold": 1})))
-        .await;
-    let key = init["keys"][0].as_str().unwrap().to_owned();
-    s.root = init["root_token"].as_str().unwrap().to_owned();
-    s.call("PUT", "sys/unseal", None, Some(json!({ "key": key }))).await;
+    let (s, key) = durable(dir.path().join("data")).await;
 
     let log = dir.path().join("audit.log");
     assert_eq!(enable(&s, "persist", json!({"file_path": log})).await.0, StatusCode::NO_CONTENT);

@@ -16,6 +16,7 @@ pub mod hash;
 
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::request::{Request, Response};
+use crate::core::router::Caller;
 use crate::core::Core;
 use coffer_barrier::Barrier;
 pub use device::{Device, DeviceConfig};
@@ -46,6 +47,15 @@ impl From<AuditError> for CoreError {
 }
 
 type Devices = Arc<Vec<Arc<Device>>>;
+
+/// A device to enable (`sys/audit/<path>` fields).
+pub struct NewDevice<'a> {
+    pub path: &'a str,
+    pub kind: &'a str,
+    pub description: &'a str,
+    pub options: BTreeMap<String, String>,
+    pub local: bool,
+}
 
 /// The enabled devices: an immutable snapshot swapped on enable/disable, so logging never
 /// waits on a table edit.
@@ -96,16 +106,18 @@ impl Broker {
     }
 
     /// Enables a device at `path` (normalised with a trailing slash) and persists it.
+    ///
+    /// The new device's first line is the response entry of the request enabling it, written
+    /// before anything is persisted: a device that cannot write (full disk, `/dev/full`, a
+    /// broken pipe) is refused up front rather than enabled and then failing every request.
     pub fn enable(
         &self,
         barrier: &Barrier,
-        path: &str,
-        kind: &str,
-        description: &str,
-        options: BTreeMap<String, String>,
-        local: bool,
+        new: NewDevice<'_>,
+        req: &Request,
+        caller: &Caller,
     ) -> CoreResult<()> {
-        let path = normalize(path)?;
+        let path = normalize(new.path)?;
         let _g = self.edit.lock().unwrap_or_else(PoisonError::into_inner);
         let mut stored = Self::stored(barrier)?;
         if stored.iter().any(|d| d.path == path) {
@@ -115,14 +127,24 @@ impl Broker {
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
         let cfg = DeviceConfig {
             path,
-            kind: kind.to_owned(),
-            description: description.to_owned(),
-            options,
-            local,
+            kind: new.kind.to_owned(),
+            description: new.description.to_owned(),
+            options: new.options,
+            local: new.local,
             salt: hex::encode(salt),
         };
         zeroize::Zeroize::zeroize(&mut salt);
         let device = Device::open(cfg.clone(), true)?;
+        let id = crate::util::ids::uuid();
+        let parts = entry::parts(&device, &entry::Ctx { id: &id, req, caller: Some(caller) });
+        let first = serde_json::to_vec(&entry::response(&device, &parts, &Ok(Response::empty())))?;
+        if let Err(e) = device.write_entry(&first) {
+            tracing::warn!(device = %cfg.path, error = %e, "audit device failed its first write");
+            return Err(CoreError::bad(format!(
+                "audit device {} cannot be written to; not enabled",
+                cfg.path
+            )));
+        }
         stored.push(cfg);
         barrier.put(TABLE_KEY, &serde_json::to_vec(&stored)?)?;
         let mut next = self.snapshot().as_ref().clone();

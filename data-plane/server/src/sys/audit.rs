@@ -1,6 +1,7 @@
 //! `sys/audit` (list), `sys/audit/<path>` (enable, disable) and `sys/audit-hash/<path>`. All
 //! are sudo-protected in Vault. The device logic lives in `crate::audit`.
 
+use crate::audit::NewDevice;
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::request::{Operation, Request, Response};
 use crate::core::router::Caller;
@@ -49,7 +50,8 @@ pub fn handle(core: &Core, caller: &Caller, req: &Request, path: &str) -> CoreRe
                 .ok_or_else(|| CoreError::bad("type is required"))?;
             let description = fields::opt_str(d, "description")?.unwrap_or("");
             let local = fields::opt_bool(d, "local")?.unwrap_or(false);
-            core.audit.enable(&core.barrier, path, kind, description, options(req)?, local)?;
+            let new = NewDevice { path, kind, description, options: options(req)?, local };
+            core.audit.enable(&core.barrier, new, req, caller)?;
             Ok(Response::empty())
         }
         (false, Operation::Delete) => {
