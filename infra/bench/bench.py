@@ -55,6 +55,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="load with a policy-limited token (default) or the root token")
     p.add_argument("--out", type=Path, default=Path("/tmp/coffer-bench"),
                    help="directory for results.md, results.json and the raw wrk log")
+    p.add_argument("--nice", type=int, default=-10 if os.geteuid() == 0 else 0,
+                   help="nice level for server and wrk (default -10 as root, else 0)")
+    p.add_argument("--perf", action="store_true",
+                   help="profile the server with perf during each case (distorts the numbers)")
+    p.add_argument("--update-doc", type=Path, default=None,
+                   help="replace the block between the bench:results markers in this file")
     p.add_argument("--command", default="", help="command line to print in the report")
     args = p.parse_args(argv)
     for name in args.layouts.split(","):
@@ -66,7 +72,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def run_layout(args: argparse.Namespace, name: str, raw_log) -> dict:
     lay = LAYOUTS[name]
     with tempfile.TemporaryDirectory(prefix=f"coffer-bench-{name}-") as tmp:
-        server = Server(args.bin, Path(tmp), args.tls, lay["server"])
+        server = Server(args.bin, Path(tmp), args.tls, lay["server"], args.nice)
         try:
             server.start()
             server.init_unseal()
@@ -82,7 +88,9 @@ def run_layout(args: argparse.Namespace, name: str, raw_log) -> dict:
                 results.append(run_case(
                     case, str(HERE / "lua" / script), base + path, duration=args.duration,
                     warmup=args.warmup, threads=args.threads, conns=args.connections,
-                    cpus=lay["wrk"], env=env, server_pid=server.pid, raw_log=raw_log))
+                    cpus=lay["wrk"], env=env, server_pid=server.pid, raw_log=raw_log,
+                    perf_data=(args.out / f"perf-{name}-{case}.data") if args.perf else None,
+                    nice=args.nice))
             end = memory_kib(server.pid)
         except (BenchError, MeasureError):
             print(server.log_tail(), file=sys.stderr)
@@ -102,6 +110,8 @@ def main(argv: list[str]) -> int:
         "per case": f"{args.duration:g} s timed after {args.warmup:g} s warm-up, "
                     f"wrk -t{args.threads} -c{args.connections}",
         "transport": "HTTPS (rustls, self-signed P-256)" if args.tls else "plain HTTP (tls_disable)",
+        "priority": f"server and wrk at nice {args.nice}, each in its own scheduler autogroup "
+                    f"with that nice (shared box: other engineers' builds run at nice 0)",
         "token": "non-root token with a 2-path ACL policy" if args.token == "policy"
                  else "root token (skips ACL evaluation)",
         "storage": "config-file server, storage \"file\" (redb, fsync per write), init + unseal via API",
@@ -119,6 +129,8 @@ def main(argv: list[str]) -> int:
             "layouts": {k: dict(v, results=[asdict(r) for r in v["results"]])
                         for k, v in layouts.items()}}
     (args.out / "results.json").write_text(json.dumps(dump, indent=2))
+    if args.update_doc is not None:
+        report.splice(args.update_doc, md)
     print(md)
     return 0
 
@@ -126,6 +138,6 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
-    except (BenchError, MeasureError) as e:
+    except (BenchError, MeasureError, ValueError) as e:
         print(f"benchmark failed: {e}", file=sys.stderr)
         sys.exit(1)

@@ -18,6 +18,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from measure import boost, launch_prefix
+
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # tracing's fmt layer prints the message, then the fields: "coffer server started address=IP:PORT".
 LISTEN = re.compile(r"coffer server started.*?address=([0-9.]+):(\d+)")
@@ -94,8 +96,9 @@ class Client:
 
 
 class Server:
-    def __init__(self, binary: Path, workdir: Path, tls: bool, cpus: str | None):
+    def __init__(self, binary: Path, workdir: Path, tls: bool, cpus: str | None, nice: int = 0):
         self.binary, self.workdir, self.tls, self.cpus = binary, workdir, tls, cpus
+        self.nice = nice
         self.proc: subprocess.Popen | None = None
         self.host, self.port = "127.0.0.1", 0
         self.token = ""
@@ -113,14 +116,13 @@ class Server:
 
     def start(self, timeout: float = 30.0) -> None:
         cfg = write_config(self.workdir, self.tls)
-        cmd = [str(self.binary), "server", f"-config={cfg}"]
-        if self.cpus is not None:
-            cmd = ["taskset", "-c", self.cpus] + cmd
+        cmd = launch_prefix(self.cpus, self.nice) + [str(self.binary), "server", f"-config={cfg}"]
         env = dict(os.environ, COFFER_BENCH_FLOOR="1", NO_COLOR="1")
         env.pop("COFFER_LOG", None)
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        boost(self.proc.pid, self.nice)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
