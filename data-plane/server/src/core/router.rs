@@ -73,6 +73,27 @@ impl Core {
         self.dispatch(&caller, &req)
     }
 
+    /// Whether handling may block on disk (fsync'd writes, snapshots): such requests run on
+    /// the blocking pool. Reads and transit's compute-only operations (encrypt, decrypt, sign,
+    /// ...; they write only when an encrypt creates its key) run inline, sparing a thread
+    /// handoff on the hot paths.
+    pub fn may_block(&self, req: &Request) -> bool {
+        if req.path.starts_with("sys/storage/") {
+            return true;
+        }
+        if !req.op.is_write() {
+            return false;
+        }
+        if req.op != Operation::Update {
+            return true;
+        }
+        let mounts = self.mounts.snapshot();
+        match MountTable::route(&mounts, &req.path) {
+            Some((m, rest)) if m.kind == "transit" => !engines::transit::is_compute_only(rest),
+            _ => true,
+        }
+    }
+
     /// Resolves the request's token; a missing, unknown or expired token is "permission
     /// denied", exactly like Vault.
     pub fn authenticate(&self, req: &Request) -> CoreResult<Caller> {

@@ -109,8 +109,6 @@ pub async fn v1(State(state): State<AppState>, req: axum::extract::Request) -> R
             }
         },
     };
-    // Writes fsync and snapshots stream the whole store: both run off the async workers.
-    let blocking = op.is_write() || path.starts_with("sys/storage/");
     let core_req = Request {
         op,
         path,
@@ -123,7 +121,7 @@ pub async fn v1(State(state): State<AppState>, req: axum::extract::Request) -> R
     };
     let core = state.core.clone();
     let started = std::time::Instant::now();
-    let result = if blocking {
+    let result = if core.may_block(&core_req) {
         match tokio::task::spawn_blocking(move || core.handle(core_req)).await {
             Ok(r) => r,
             Err(e) => Err(CoreError::internal(format!("request task failed: {e}"))),

@@ -74,3 +74,21 @@ pub fn exists(ctx: &Ctx<'_>, rest: &str) -> CoreResult<bool> {
         _ => Ok(true),
     }
 }
+
+/// Operations that only compute with an existing key (no storage write, except an encrypt that
+/// creates a missing key once).
+pub fn is_compute_only(rest: &str) -> bool {
+    let head = rest.split('/').next().unwrap_or("");
+    matches!(
+        head,
+        "encrypt"
+            | "decrypt"
+            | "rewrap"
+            | "datakey"
+            | "hmac"
+            | "sign"
+            | "verify"
+            | "hash"
+            | "random"
+    )
+}
