@@ -5,7 +5,16 @@ lib.token_header()
 local n = tonumber(os.getenv("BENCH_KEYS") or "1000")
 local reqs = {}
 
+-- Each wrk thread gets its own (fixed) random seed: without it every thread would walk the
+-- same key sequence in lockstep.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("seed", threads)
+end
+
 function init(args)
+  math.randomseed(seed or 1)
   for i = 1, n do
     reqs[i] = wrk.format("GET", "/v1/secret/data/bench/key-" .. i)
   end
