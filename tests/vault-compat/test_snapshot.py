@@ -106,3 +106,23 @@ def test_snapshot_requires_root(server_with_data):
     snap = snapshot_bytes(root)
     with pytest.raises(hvac.exceptions.Forbidden):
         weak.sys.restore_raft_snapshot(snap)
+
+
+def test_restore_forgets_tokens_and_policies_created_after_the_snapshot(server_with_data):
+    server = server_with_data
+    root = server.client()
+    before = root.auth.token.create(policies=["default"], ttl="1h")["auth"]["client_token"]
+    snap = snapshot_bytes(root)
+    after = root.auth.token.create(policies=["default"], ttl="1h")["auth"]["client_token"]
+    root.sys.create_or_update_acl_policy("late", 'path "kv/*" { capabilities = ["read"] }')
+    root.auth.token.revoke(before)
+
+    root.sys.restore_raft_snapshot(snap)
+    if root.sys.is_sealed():
+        server.unseal()
+
+    # The store is back to the snapshot: `before` lives again, `after` never existed.
+    assert server.client(token=before).auth.token.lookup_self()["data"]["policies"] == ["default"]
+    with pytest.raises(hvac.exceptions.Forbidden):
+        server.client(token=after).auth.token.lookup_self()
+    assert "late" not in root.sys.list_acl_policies()["data"]["keys"]
