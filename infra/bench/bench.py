@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
 import tempfile
 from dataclasses import asdict
@@ -102,6 +103,8 @@ def run_layout(args: argparse.Namespace, name: str, raw_log) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    # SIGTERM (e.g. from `timeout`) must still run the `finally` that stops the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     repo = HERE.parent.parent

@@ -20,8 +20,9 @@ LABELS = {
 
 def _cmd(args: list[str], cwd: Path | None = None) -> str:
     try:
+        # rstrip only: `git status --porcelain` lines start with a significant space.
         return subprocess.run(args, capture_output=True, text=True, cwd=cwd,
-                              check=True).stdout.strip()
+                              check=True).stdout.rstrip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -35,14 +36,16 @@ def machine_facts(repo: Path) -> dict[str, str]:
                 break
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
-    dirty = _cmd(["git", "status", "--porcelain", "--", "data-plane"], repo)
+    dirty = _cmd(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                  "data-plane", "Cargo.toml", "Cargo.lock"], repo)
+    dirty_files = [line[3:] for line in dirty.splitlines()] if dirty != "unknown" else []
     return {
         "date": _cmd(["date", "-u", "+%Y-%m-%dT%H:%M:%SZ"]),
         "nproc": _cmd(["nproc"]),
         "cpu": model,
         "kernel": platform.release(),
         "commit": _cmd(["git", "rev-parse", "--short=12", "HEAD"], repo)
-        + (" (+ uncommitted data-plane edits)" if dirty not in ("", "unknown") else ""),
+        + (f" + uncommitted edits in {', '.join(dirty_files)}" if dirty_files else ""),
         "rustc": _cmd(["rustc", "--version"]),
         "wrk": _cmd(["dpkg-query", "-W", "-f=${Version}", "wrk"]),
         "loadavg_at_start": load,
