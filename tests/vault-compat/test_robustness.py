@@ -94,3 +94,40 @@ def test_no_5xx_and_still_alive(dev_server, targets, endpoint, body_name):
         assert isinstance(resp.json()["errors"], list)
     assert dev_server.alive()
     assert requests.get(f"{dev_server.url}/v1/sys/health", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "method, path, params, headers",
+    [
+        ("GET", "{kv}/data/x", {"version": "abc"}, {}),
+        ("GET", "{kv}/data/x", {"version": "-1"}, {}),
+        ("GET", "{kv}/data/x", {"version": str(2**70)}, {}),
+        ("GET", "{kv}/metadata/", {"list": "maybe"}, {}),
+        ("GET", "{kv}/subkeys/x", {"depth": "-3"}, {}),
+        ("GET", "sys/health", {"activecode": "abc"}, {}),
+        ("GET", "sys/health", {"sealedcode": "99999"}, {}),
+        ("GET", "auth/token/lookup-self", {}, {"X-Vault-Wrap-TTL": "soon"}),
+        ("GET", "auth/token/lookup-self", {}, {"X-Vault-Wrap-TTL": "-5m"}),
+        ("GET", "auth/token/lookup-self", {}, {"X-Vault-Token": "x" * 10_000}),
+        ("GET", "auth/token/lookup-self", {}, {"X-Vault-Token": ""}),
+        ("GET", "auth/token/lookup-self", {}, {"Authorization": "Bearer"}),
+        ("GET", "auth/token/lookup-self", {}, {"Authorization": "Basic dXNlcjpwYXNz"}),
+        ("POST", "{kv}/data/x", {}, {"Content-Type": "text/plain"}),
+        ("BREW", "{kv}/data/x", {}, {}),
+        ("GET", "%ff%fe/bad-utf8", {}, {}),
+        ("GET", "{kv}/data/" + "a/" * 2000, {}, {}),
+    ],
+)
+def test_odd_requests_get_clean_answers(dev_server, targets, method, path, params, headers):
+    hdrs = {"X-Vault-Token": dev_server.root_token}
+    hdrs.update(headers)
+    resp = requests.request(
+        method,
+        f"{dev_server.url}/v1/{path.format(**targets)}",
+        params=params,
+        headers=hdrs,
+        data=b'{"data": {"a": "b"}}' if method == "POST" else None,
+        timeout=15,
+    )
+    assert resp.status_code < 500, f"{method} {path} -> {resp.status_code}: {resp.text[:300]}"
+    assert dev_server.alive()
