@@ -175,6 +175,7 @@ impl Server {
             tracker.spawn(accept_loop(b, cancel.clone(), tracker.clone()));
         }
         tracker.spawn(sweeper(Arc::clone(&self.core), cancel.clone()));
+        tracker.spawn(crate::audit::reopen_on_sighup(Arc::clone(&self.core), cancel.clone()));
         if self.core.seal.auto().is_some() {
             tracker.spawn(auto_unseal(Arc::clone(&self.core), cancel.clone()));
         }

@@ -363,3 +363,28 @@ async fn devices_survive_seal_and_unseal() {
     assert!(entries(&log).len() > lines_sealed, "the file is written again after unseal");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopen_follows_log_rotation() {
+    let s = TestServer::dev().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let rotated = dir.path().join("audit.log.1");
+    enable(&s, "file", json!({"file_path": log})).await;
+    s.root("PUT", "secret/data/before", Some(json!({"data": {"a": "b"}}))).await;
+
+    std::fs::rename(&log, &rotated).unwrap();
+    // What SIGHUP triggers (`audit::reopen_on_sighup`).
+    s.core.audit.reopen();
+    s.root("PUT", "secret/data/after", Some(json!({"data": {"a": "b"}}))).await;
+
+    let paths = |p: &Path| -> Vec<String> {
+        entries(p).iter().map(|e| e["request"]["path"].as_str().unwrap().to_owned()).collect()
+    };
+    let old = paths(&rotated);
+    let new = paths(&log);
+    assert!(old.contains(&"secret/data/before".to_owned()), "{old:?}");
+    assert!(!old.contains(&"secret/data/after".to_owned()), "{old:?}");
+    assert_eq!(new, vec!["secret/data/after", "secret/data/after"], "request + response");
+    s.stop().await;
+}

@@ -140,6 +140,11 @@ impl Device {
         Ok(Device { config, hasher, log_raw, hmac_accessor, prefix, sink })
     }
 
+    /// Whether the sink could not be opened (every write fails).
+    pub fn is_broken(&self) -> bool {
+        matches!(self.sink, Sink::Broken)
+    }
+
     /// Hashes a sensitive string unless the device logs raw values.
     pub fn hash(&self, s: &str) -> String {
         if self.log_raw {

@@ -13,6 +13,7 @@
 mod device;
 mod entry;
 pub mod hash;
+mod signal;
 
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::request::{Request, Response};
@@ -21,6 +22,7 @@ use crate::core::Core;
 use coffer_barrier::Barrier;
 pub use device::{Device, DeviceConfig};
 use serde_json::{Map, Value};
+pub use signal::reopen_on_sighup;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -78,6 +80,25 @@ impl Broker {
     /// Closes every device (on seal).
     pub fn clear(&self) {
         self.replace(Vec::new());
+    }
+
+    /// Reopens every file device at its configured path (log rotation, Vault's SIGHUP
+    /// behaviour). In-flight requests finish on the old handles. A device whose file cannot
+    /// be reopened keeps its old handle, so rotation trouble never stops auditing.
+    pub fn reopen(&self) {
+        let _g = self.edit.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = self
+            .snapshot()
+            .iter()
+            .map(|d| match Device::open(d.config.clone(), false) {
+                Ok(n) if !n.is_broken() => Arc::new(n),
+                _ => {
+                    tracing::error!(device = %d.config.path, "audit log could not be reopened; still writing to the old file");
+                    Arc::clone(d)
+                }
+            })
+            .collect();
+        self.replace(next);
     }
 
     fn stored(barrier: &Barrier) -> CoreResult<Vec<DeviceConfig>> {
