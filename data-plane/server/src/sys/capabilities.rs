@@ -44,6 +44,8 @@ pub fn handle(core: &Core, caller: &Caller, req: &Request, which: &str) -> CoreR
     for p in &paths {
         let p = p.trim_start_matches('/');
         last = acl.capability_names(p);
+        // Vault reports capabilities sorted.
+        last.sort_unstable();
         data.insert(p.to_owned(), Value::from(last.clone()));
     }
     if paths.len() == 1 {
