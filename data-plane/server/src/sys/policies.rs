@@ -40,7 +40,8 @@ pub fn legacy(core: &Core, req: &Request, name: &str) -> CoreResult<Response> {
 pub fn acl(core: &Core, req: &Request, name: &str) -> CoreResult<Response> {
     if name.is_empty() || req.op == Operation::List {
         expect_op(req, &[Operation::List, Operation::Read])?;
-        let names = core.policies.list(&core.barrier, false)?;
+        // Like Vault's handlePoliciesList, the built-in root policy is listed too.
+        let names = core.policies.list(&core.barrier, true)?;
         return Ok(Response::data(obj! { "keys" => names }));
     }
     match req.op {
