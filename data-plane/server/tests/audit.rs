@@ -161,6 +161,8 @@ async fn entries_hash_secrets_and_pair_up() {
     assert_eq!(write_req["auth"]["client_token"], root_hash.as_str());
     assert_eq!(write_req["auth"]["policies"], json!(["root"]));
     assert!(write_req["time"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(write_req["request"]["remote_address"], "127.0.0.1");
+    assert!(write_req["request"]["remote_port"].as_u64().unwrap() > 0);
 
     let read_resp = find("response", "read");
     assert_eq!(read_resp["response"]["data"]["data"]["password"], secret_hash.as_str());

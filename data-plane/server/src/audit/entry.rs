@@ -92,7 +92,8 @@ fn request_block(dev: &Device, ctx: &Ctx<'_>) -> Value {
         "namespace": { "id": "root" },
         "path": ctx.req.path,
         "data": if ctx.req.data.is_empty() { Value::Null } else { data(dev, &ctx.req.data) },
-        "remote_address": "",
+        "remote_address": ctx.req.remote_addr.map(|a| a.ip().to_string()).unwrap_or_default(),
+        "remote_port": ctx.req.remote_addr.map(|a| a.port()).unwrap_or(0),
     });
     if let (Some(ttl), Some(obj)) = (ctx.req.wrap_ttl, r.as_object_mut()) {
         obj.insert("wrap_ttl".into(), ttl.into());
