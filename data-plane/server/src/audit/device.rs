@@ -176,3 +176,84 @@ impl Device {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn check_mode(value: Option<&str>, expect: Option<u32>) {
+        let o = opts(&value.map(|v| vec![("mode", v)]).unwrap_or_default());
+        assert_eq!(mode_option(&o).ok(), expect, "mode {value:?}");
+    }
+
+    #[test]
+    fn modes() {
+        check_mode(None, Some(0o600));
+        check_mode(Some(""), Some(0o600));
+        check_mode(Some("0640"), Some(0o640));
+        check_mode(Some("600"), Some(0o600));
+        check_mode(Some("0000"), Some(0));
+        check_mode(Some("0800"), None);
+        check_mode(Some("1777"), None);
+        check_mode(Some("rw"), None);
+    }
+
+    fn check_bool(value: Option<&str>, default: bool, expect: Option<bool>) {
+        let o = opts(&value.map(|v| vec![("log_raw", v)]).unwrap_or_default());
+        assert_eq!(bool_option(&o, "log_raw", default).ok(), expect, "log_raw {value:?}");
+    }
+
+    #[test]
+    fn booleans() {
+        check_bool(None, false, Some(false));
+        check_bool(None, true, Some(true));
+        check_bool(Some("true"), false, Some(true));
+        check_bool(Some("1"), false, Some(true));
+        check_bool(Some("False"), true, Some(false));
+        check_bool(Some(""), true, Some(true));
+        check_bool(Some("yes"), false, None);
+    }
+
+    fn config(options: &[(&str, &str)]) -> DeviceConfig {
+        DeviceConfig {
+            path: "t/".into(),
+            kind: "file".into(),
+            description: String::new(),
+            options: opts(options),
+            local: false,
+            salt: hex::encode([7u8; 32]),
+        }
+    }
+
+    #[test]
+    fn open_validates_and_writes_lines() {
+        assert!(Device::open(config(&[]), true).is_err(), "file_path is required");
+        let mut bad_kind = config(&[("file_path", "discard")]);
+        bad_kind.kind = "socket".into();
+        assert!(Device::open(bad_kind, true).is_err());
+        let mut bad_salt = config(&[("file_path", "discard")]);
+        bad_salt.salt = "zz".into();
+        assert!(Device::open(bad_salt, true).is_err());
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.log");
+        let p = path.to_str().unwrap();
+        let d = Device::open(config(&[("file_path", p), ("prefix", "> ")]), true).unwrap();
+        d.write_entry(b"{\"a\":1}").unwrap();
+        d.write_entry(b"{\"b\":2}").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "> {\"a\":1}\n> {\"b\":2}\n");
+        assert!(!d.is_broken());
+
+        // Unopenable: an error when enabling, a broken (always failing) device on unseal.
+        let missing = dir.path().join("no/such/dir/x.log");
+        let cfg = config(&[("file_path", missing.to_str().unwrap())]);
+        assert!(Device::open(cfg.clone(), true).is_err());
+        let broken = Device::open(cfg, false).unwrap();
+        assert!(broken.is_broken());
+        assert!(broken.write_entry(b"{}").is_err());
+    }
+}

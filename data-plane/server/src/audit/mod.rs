@@ -291,3 +291,41 @@ fn normalize(path: &str) -> CoreResult<String> {
     }
     Ok(format!("{p}/"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unaudited_paths() {
+        for (path, expect) in [
+            ("sys/health", false),
+            ("sys/seal-status", false),
+            ("sys/init", false),
+            ("sys/unseal", false),
+            ("sys/generate-root/update", false),
+            ("sys/mounts", true),
+            ("sys/audit/x", true),
+            ("sys/wrapping/unwrap", true),
+            ("secret/data/health", true),
+            ("auth/userpass/login/x", true),
+        ] {
+            assert_eq!(audited(path), expect, "{path}");
+        }
+    }
+
+    #[test]
+    fn device_paths() {
+        for (path, expect) in [
+            ("file", Some("file/")),
+            ("/file/", Some("file/")),
+            ("a/b", Some("a/b/")),
+            ("", None),
+            ("/", None),
+            ("a//b", None),
+            ("a/../b", None),
+        ] {
+            assert_eq!(normalize(path).ok().as_deref(), expect, "{path:?}");
+        }
+    }
+}
