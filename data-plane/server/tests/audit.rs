@@ -162,6 +162,8 @@ async fn entries_hash_secrets_and_pair_up() {
     assert_eq!(write_req["auth"]["policies"], json!(["root"]));
     assert!(write_req["time"].as_str().unwrap().ends_with('Z'));
     assert_eq!(write_req["request"]["remote_address"], "127.0.0.1");
+    assert_eq!(write_req["request"]["mount_point"], "secret/");
+    assert_eq!(write_req["request"]["mount_type"], "kv");
     assert!(write_req["request"]["remote_port"].as_u64().unwrap() > 0);
 
     let read_resp = find("response", "read");
@@ -219,6 +221,8 @@ async fn issued_and_wrapping_tokens_are_hashed() {
         .iter()
         .find(|e| e["type"] == "response" && e["request"]["path"] == "auth/token/create")
         .unwrap();
+    assert_eq!(created_entry["request"]["mount_point"], "auth/token/");
+    assert_eq!(created_entry["request"]["mount_type"], "token");
     assert_eq!(
         created_entry["response"]["auth"]["client_token"],
         hash(&s, "file", &issued).await.as_str()

@@ -5,6 +5,7 @@
 
 use super::device::Device;
 use crate::core::error::{CoreError, CoreResult};
+use crate::core::mounts::MountEntry;
 use crate::core::request::{Operation, Request, Response};
 use crate::core::router::Caller;
 use serde_json::{json, Map, Value};
@@ -14,6 +15,14 @@ pub struct Ctx<'a> {
     pub id: &'a str,
     pub req: &'a Request,
     pub caller: Option<&'a Caller>,
+    /// The mount the path routes to (secrets or auth), for `mount_*` fields.
+    pub mount: Option<Mount<'a>>,
+}
+
+/// A routed mount: the entry and its full path (`auth/` prefixed for auth methods).
+pub struct Mount<'a> {
+    pub entry: &'a MountEntry,
+    pub point: String,
 }
 
 fn op_name(op: Operation) -> &'static str {
@@ -95,8 +104,15 @@ fn request_block(dev: &Device, ctx: &Ctx<'_>) -> Value {
         "remote_address": ctx.req.remote_addr.map(|a| a.ip().to_string()).unwrap_or_default(),
         "remote_port": ctx.req.remote_addr.map(|a| a.port()).unwrap_or(0),
     });
-    if let (Some(ttl), Some(obj)) = (ctx.req.wrap_ttl, r.as_object_mut()) {
-        obj.insert("wrap_ttl".into(), ttl.into());
+    if let Some(obj) = r.as_object_mut() {
+        if let Some(ttl) = ctx.req.wrap_ttl {
+            obj.insert("wrap_ttl".into(), ttl.into());
+        }
+        if let Some(m) = &ctx.mount {
+            obj.insert("mount_point".into(), m.point.clone().into());
+            obj.insert("mount_type".into(), m.entry.kind.clone().into());
+            obj.insert("mount_accessor".into(), m.entry.accessor.clone().into());
+        }
     }
     r
 }

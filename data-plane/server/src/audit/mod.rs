@@ -16,6 +16,7 @@ pub mod hash;
 mod signal;
 
 use crate::core::error::{CoreError, CoreResult};
+use crate::core::mounts::MountTable;
 use crate::core::request::{Request, Response};
 use crate::core::router::Caller;
 use crate::core::Core;
@@ -157,7 +158,8 @@ impl Broker {
         zeroize::Zeroize::zeroize(&mut salt);
         let device = Device::open(cfg.clone(), true)?;
         let id = crate::util::ids::uuid();
-        let parts = entry::parts(&device, &entry::Ctx { id: &id, req, caller: Some(caller) });
+        let ctx = entry::Ctx { id: &id, req, caller: Some(caller), mount: None };
+        let parts = entry::parts(&device, &ctx);
         let first = serde_json::to_vec(&entry::response(&device, &parts, &Ok(Response::empty())))?;
         if let Err(e) = device.write_entry(&first) {
             tracing::warn!(device = %cfg.path, error = %e, "audit device failed its first write");
@@ -230,7 +232,13 @@ impl Broker {
         // still authenticates on its own. Costs one cached lookup, and only with audit on.
         let caller = core.authenticate(req).ok();
         let id = crate::util::ids::uuid();
-        let ctx = entry::Ctx { id: &id, req, caller: caller.as_ref() };
+        let (table, rest, prefix) = match req.path.strip_prefix("auth/") {
+            Some(rest) => (core.auth_mounts.snapshot(), rest, "auth/"),
+            None => (core.mounts.snapshot(), req.path.as_str(), ""),
+        };
+        let mount = MountTable::route(&table, rest)
+            .map(|(entry, _)| entry::Mount { entry, point: format!("{prefix}{}", entry.path) });
+        let ctx = entry::Ctx { id: &id, req, caller: caller.as_ref(), mount };
         let parts: Vec<entry::Parts> = devices.iter().map(|d| entry::parts(d, &ctx)).collect();
         let scope = Scope { devices, parts };
         scope.broadcast("request", |i, _| entry::request(&scope.parts[i]))?;
