@@ -86,8 +86,16 @@ start_postgres() {
     PG_PORT=$(cat "$STACK/pg.port"); return 0
   fi
   mkdir -p "$d"
-  [ "$(id -u)" -eq 0 ] && chown postgres "$d"
-  if ! as_pg test -w "$d"; then die "the postgres user cannot write $d (check the permissions of its parents)"; fi
+  if [ "$(id -u)" -eq 0 ]; then
+    chmod 755 "$STACK"; chown postgres "$d"
+    # A clone below a directory the postgres user cannot enter (/root is 0700): keep the data
+    # directory in /tmp instead, linked from the stack so everything else stays the same.
+    if ! as_pg test -w "$d"; then
+      rmdir "$d"; local alt; alt=$(mktemp -d /tmp/coffer-pg-XXXXXX); chmod 755 "$alt"; chown postgres "$alt"
+      ln -s "$alt" "$d"; log "PostgreSQL data in $alt ($STACK is not reachable by the postgres user)"
+    fi
+  fi
+  as_pg test -w "$d/" || die "the postgres user cannot write $d"
   if [ ! -f "$d/data/PG_VERSION" ]; then
     as_pg "$PG_BIN/initdb" -D "$d/data" -A trust --no-sync -U postgres >"$STACK/initdb.log" 2>&1 \
       || { cat "$STACK/initdb.log" >&2; die "initdb failed"; }
@@ -167,4 +175,6 @@ stop_stack() {
   if [ -d "$STACK/pg/data" ]; then
     as_pg "$PG_BIN/pg_ctl" -D "$STACK/pg/data" -m immediate stop >/dev/null 2>&1 || true
   fi
+  # The /tmp fallback of start_postgres belongs to this stack: remove it with a throwaway stack.
+  if [ -L "$STACK/pg" ] && [ -n "${STACK_THROWAWAY:-}" ]; then rm -rf "$(readlink "$STACK/pg")"; fi
 }
