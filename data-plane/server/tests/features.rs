@@ -197,3 +197,32 @@ async fn metrics_in_prometheus_text() {
     assert_eq!(s.call("GET", "sys/metrics", None, None).await.0, StatusCode::FORBIDDEN);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_bound_cidrs_are_enforced() {
+    let s = TestServer::dev().await;
+    s.root("POST", "sys/auth/up", Some(json!({"type": "userpass"}))).await;
+    // (bound networks, login status from 127.0.0.1)
+    for (cidrs, expect) in
+        [(json!(["10.0.0.0/8"]), StatusCode::FORBIDDEN), (json!(["127.0.0.0/8"]), StatusCode::OK)]
+    {
+        s.root(
+            "POST",
+            "auth/up/users/u",
+            Some(json!({"password": "pw", "token_bound_cidrs": cidrs})),
+        )
+        .await;
+        let (st, v) =
+            s.call("POST", "auth/up/login/u", None, Some(json!({"password": "pw"}))).await;
+        assert_eq!(st, expect, "{cidrs}: {v}");
+    }
+    let (st, _) = s
+        .root(
+            "POST",
+            "auth/up/users/bad",
+            Some(json!({"password": "pw", "token_bound_cidrs": ["10.0.0.0/99"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    s.stop().await;
+}

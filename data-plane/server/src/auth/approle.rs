@@ -89,6 +89,10 @@ pub fn login(
         None => return Err(CoreError::bad(BAD_LOGIN)),
     };
     let role = load_role(view, &name).map_err(|_| CoreError::bad(BAD_LOGIN))?;
+    let client_ip = req.remote_addr.map(|a| a.ip());
+    if !crate::util::cidr::allows(&role.secret_id_bound_cidrs, client_ip) {
+        return Err(CoreError::bad("source address unauthorized by CIDR restrictions on the role"));
+    }
     let mut meta = BTreeMap::new();
     meta.insert("role_name".to_owned(), role.name.clone());
     if role.bind_secret_id {
@@ -98,6 +102,11 @@ pub fn login(
         let _g = crate::engines::kv::locks::lock(&mount.uuid, &role.name);
         let key = format!("secret_id/{}/{}", role.name, salted(view, secret)?);
         let mut entry: SecretId = view.get_json(&key)?.ok_or_else(|| CoreError::bad(BAD_LOGIN))?;
+        if !crate::util::cidr::allows(&entry.cidr_list, client_ip) {
+            return Err(CoreError::bad(
+                "source address unauthorized through CIDR restrictions on the secret ID",
+            ));
+        }
         if entry.expiration_time > 0 && entry.expiration_time <= now_unix() {
             delete_secret(view, &role.name, &key, &entry)?;
             return Err(CoreError::bad(BAD_LOGIN));
@@ -112,6 +121,7 @@ pub fn login(
         }
         meta.extend(entry.metadata);
     }
+    role.token.check_login_source(req.remote_addr)?;
     let mount_name = mount.path.trim_end_matches('/');
     role.token.issue(core, mount, "approle", format!("auth/{mount_name}/login"), meta)
 }
@@ -262,6 +272,7 @@ fn write_role(view: &View<'_>, req: &Request, name: &str) -> CoreResult<Response
         role.secret_id_ttl = v;
     }
     if let Some(v) = fields::opt_str_list(d, "secret_id_bound_cidrs")? {
+        crate::util::cidr::validate(&v).map_err(CoreError::BadRequest)?;
         role.secret_id_bound_cidrs = v;
     }
     role.token.update(d)?;
@@ -325,7 +336,11 @@ fn new_secret(
         creation_time: now,
         expiration_time: if ttl > 0 { now + ttl as i64 } else { 0 },
         num_uses: num_uses.max(0),
-        cidr_list: fields::opt_str_list(d, "cidr_list")?.unwrap_or_default(),
+        cidr_list: {
+            let l = fields::opt_str_list(d, "cidr_list")?.unwrap_or_default();
+            crate::util::cidr::validate(&l).map_err(CoreError::BadRequest)?;
+            l
+        },
     };
     let hash = salted(view, &secret)?;
     let key = format!("secret_id/{}/{hash}", role.name);

@@ -29,7 +29,7 @@ pub struct TokenParams {
     pub token_num_uses: i64,
     #[serde(default)]
     pub token_no_default_policy: bool,
-    /// Stored and reported; not enforced (the core does not see client addresses yet).
+    /// Networks the issued token may be used from (enforced on every request).
     #[serde(default)]
     pub token_bound_cidrs: Vec<String>,
 }
@@ -67,7 +67,10 @@ impl TokenParams {
         if let Some(v) = fields::opt_bool(d, "token_no_default_policy")? {
             self.token_no_default_policy = v;
         }
-        if let Some(v) = fields::opt_str_list(d, "token_bound_cidrs")? {
+        if let Some(v) = fields::opt_str_list(d, "token_bound_cidrs")?
+            .or(fields::opt_str_list(d, "bound_cidrs")?)
+        {
+            crate::util::cidr::validate(&v).map_err(CoreError::BadRequest)?;
             self.token_bound_cidrs = v;
         }
         if self.token_max_ttl > 0 && self.token_ttl > self.token_max_ttl {
@@ -90,6 +93,15 @@ impl TokenParams {
         m.insert("token_no_default_policy".into(), self.token_no_default_policy.into());
         m.insert("token_bound_cidrs".into(), self.token_bound_cidrs.clone().into());
         m.insert("token_type".into(), "default".into());
+    }
+
+    /// Vault checks token_bound_cidrs at login too: the login must come from those networks.
+    pub fn check_login_source(&self, remote: Option<std::net::SocketAddr>) -> CoreResult<()> {
+        if crate::util::cidr::allows(&self.token_bound_cidrs, remote.map(|a| a.ip())) {
+            Ok(())
+        } else {
+            Err(CoreError::PermissionDenied)
+        }
     }
 
     /// Mints the login token (an orphan, like every auth-method token in Vault).
@@ -143,6 +155,7 @@ impl TokenParams {
                 renewable: true,
                 parent: None,
                 path,
+                bound_cidrs: self.token_bound_cidrs.clone(),
             },
         )?;
         Ok(Response { auth: Some(auth_info(&id, &entry)), ..Default::default() })

@@ -82,6 +82,7 @@ pub fn login(
         }
     };
     let Some(u) = stored.filter(|_| ok) else { return Err(CoreError::bad(BAD_LOGIN)) };
+    u.token.check_login_source(req.remote_addr)?;
     let name = user.trim().to_lowercase();
     let mount_name = mount.path.trim_end_matches('/');
     let meta = [("username".to_owned(), name.clone())].into_iter().collect();

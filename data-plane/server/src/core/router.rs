@@ -102,6 +102,9 @@ impl Core {
             return Err(CoreError::PermissionDenied);
         }
         let entry = self.tokens.lookup(&self.barrier, id)?.ok_or(CoreError::PermissionDenied)?;
+        if !crate::util::cidr::allows(&entry.bound_cidrs, req.remote_addr.map(|a| a.ip())) {
+            return Err(CoreError::PermissionDenied);
+        }
         let acl = self.policies.acl(&self.barrier, &entry.policies)?;
         Ok(Caller { id: id.to_owned(), entry, acl })
     }

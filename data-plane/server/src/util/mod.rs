@@ -1,6 +1,7 @@
 //! Small helpers shared by handlers: typed access to request fields (which arrive as JSON
 //! values or, from query strings, as text) and Vault's duration syntax.
 
+pub mod cidr;
 pub mod duration;
 pub mod fields;
 pub mod ids;

@@ -33,6 +33,9 @@ pub struct TokenEntry {
     pub issue_time: i64,
     #[serde(default)]
     pub entity_id: String,
+    /// Client networks the token may be used from (empty = anywhere).
+    #[serde(default)]
+    pub bound_cidrs: Vec<String>,
 }
 
 impl TokenEntry {

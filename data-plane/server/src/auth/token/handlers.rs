@@ -204,6 +204,8 @@ fn create(
             period: fields::opt_duration(d, "period")?.unwrap_or(0),
             renewable: fields::opt_bool(d, "renewable")?.unwrap_or(true),
             parent: (!orphan).then(|| parent.hash.clone()),
+            // A network-bound token cannot mint a child that escapes its binding.
+            bound_cidrs: parent.bound_cidrs.clone(),
             path: if orphan_endpoint { "auth/token/create-orphan" } else { "auth/token/create" }
                 .into(),
         },

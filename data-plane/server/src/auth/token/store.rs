@@ -36,6 +36,7 @@ pub struct NewToken {
     pub renewable: bool,
     pub parent: Option<String>,
     pub path: String,
+    pub bound_cidrs: Vec<String>,
 }
 
 impl std::fmt::Debug for NewToken {
@@ -162,6 +163,7 @@ impl TokenStore {
             path: p.path,
             issue_time: now,
             entity_id: String::new(),
+            bound_cidrs: p.bound_cidrs,
         };
         let acc_hash = self.hash_accessor(barrier, &accessor)?;
         let bytes = serde_json::to_vec(&entry)?;
