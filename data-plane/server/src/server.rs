@@ -25,6 +25,7 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 /// How long shutdown waits for in-flight connections.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a failed auto-unseal (KMS unreachable) is retried.
 const AUTO_UNSEAL_RETRY: Duration = Duration::from_secs(2);
 
@@ -234,7 +235,10 @@ where
             req
         });
     let svc = TowerToHyperService::new(with_peer);
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), svc);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    // Slow-loris guard: a client must finish sending headers within this time.
+    builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
     tokio::pin!(conn);
     tokio::select! {
         r = conn.as_mut() => {
