@@ -121,3 +121,28 @@ async fn mount_config_max_versions_and_cas() {
     assert_eq!(m["data"]["oldest_version"], 3);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_v1_mount_upgrades_to_v2_keeping_data() {
+    let s = TestServer::dev().await;
+    s.root("POST", "sys/mounts/old", Some(json!({"type": "kv", "options": {"version": "1"}})))
+        .await;
+    for (k, v) in [("a", "1"), ("dir/b", "2")] {
+        s.root("PUT", &format!("old/{k}"), Some(json!({"v": v}))).await;
+    }
+    let (st, _) =
+        s.root("POST", "sys/mounts/old/tune", Some(json!({"options": {"version": "2"}}))).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    for (k, v) in [("a", "1"), ("dir/b", "2")] {
+        let (st, got) = s.root("GET", &format!("old/data/{k}"), None).await;
+        assert_eq!(st, StatusCode::OK, "{k}: {got}");
+        assert_eq!(got["data"]["data"]["v"], v);
+        assert_eq!(got["data"]["metadata"]["version"], 1);
+    }
+    let (_, list) = s.root("LIST", "old/metadata/", None).await;
+    assert_eq!(list["data"]["keys"], json!(["a", "dir/"]));
+    let (st, _) =
+        s.root("POST", "sys/mounts/old/tune", Some(json!({"options": {"version": "1"}}))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "no downgrade");
+    s.stop().await;
+}

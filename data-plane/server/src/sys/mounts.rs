@@ -6,6 +6,7 @@ use crate::core::error::{CoreError, CoreResult};
 use crate::core::mounts::{validate_mount_path, MountEntry, MountTable};
 use crate::core::request::{Operation, Request, Response};
 use crate::core::router::Caller;
+use crate::core::storage::View;
 use crate::core::Core;
 use crate::util::fields;
 use serde_json::{json, Map, Value};
@@ -244,6 +245,7 @@ fn tune(core: &Core, req: &Request, path: &str, kind: Kind) -> CoreResult<Respon
             if let Some(desc) = fields::opt_str(&req.data, "description")? {
                 e.description = desc.to_owned();
             }
+            let mut upgrade = None;
             if let Some(opts) = fields::opt_str_map(&req.data, "options")? {
                 for (k, v) in opts {
                     if k == "version" && e.kind == "kv" {
@@ -253,11 +255,26 @@ fn tune(core: &Core, req: &Request, path: &str, kind: Kind) -> CoreResult<Respon
                         if v == "1" && e.kv_version() == 2 {
                             return Err(CoreError::bad("cannot downgrade KV mount from version 2"));
                         }
+                        if v == "2" && e.kv_version() == 1 {
+                            upgrade = Some(e.uuid.clone());
+                        }
                     }
                     e.options.insert(k, v);
                 }
             }
+            // KV v1 -> v2: copy data into the v2 layout before switching, drop v1 keys after.
+            let migrated = match &upgrade {
+                Some(uuid) => {
+                    let view = View::new(&core.barrier, format!("logical/{uuid}/"));
+                    Some(crate::engines::kv::upgrade::migrate(&view)?)
+                }
+                None => None,
+            };
             core.save_table(table, entries)?;
+            if let (Some(uuid), Some(keys)) = (upgrade, migrated) {
+                let view = View::new(&core.barrier, format!("logical/{uuid}/"));
+                crate::engines::kv::upgrade::cleanup(&view, &keys)?;
+            }
             Ok(Response::empty())
         }
         _ => Err(CoreError::UnsupportedOperation),

@@ -2,6 +2,7 @@
 //! check-and-set, soft delete and destroy). Both store under the mount's UUID prefix.
 
 pub mod locks;
+pub mod upgrade;
 pub mod v1;
 pub mod v2;
 mod v2_record;
