@@ -60,6 +60,12 @@ pub fn handle(core: &Core, caller: &Caller, req: &Request, path: &str) -> CoreRe
         "audit" => audit::handle(core, caller, req, tail),
         "audit-hash" => audit::hash(core, caller, req, tail),
         "metrics" if tail.is_empty() => metrics::handle(core, req),
+        // sys/tools/{hash,random}: the same keyless helpers transit offers.
+        "tools" => match tail.split_once('/').unwrap_or((tail, "")) {
+            ("hash", rest) => crate::engines::transit::tools_hash(req, rest),
+            ("random", rest) => crate::engines::transit::tools_random(req, rest),
+            _ => Err(not_found(path)),
+        },
         "capabilities" | "capabilities-self" | "capabilities-accessor" if tail.is_empty() => {
             capabilities::handle(core, caller, req, head)
         }

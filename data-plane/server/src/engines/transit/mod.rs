@@ -92,3 +92,19 @@ pub fn is_compute_only(rest: &str) -> bool {
             | "random"
     )
 }
+
+/// `sys/tools/hash[/<algorithm>]` (keyless, shared with transit).
+pub fn tools_hash(req: &Request, rest: &str) -> CoreResult<Response> {
+    if !matches!(req.op, Operation::Update | Operation::Create) {
+        return Err(CoreError::UnsupportedOperation);
+    }
+    crypto::hash(req, rest)
+}
+
+/// `sys/tools/random[/<bytes>][/<format>]` (keyless, shared with transit).
+pub fn tools_random(req: &Request, rest: &str) -> CoreResult<Response> {
+    if !matches!(req.op, Operation::Update | Operation::Create | Operation::Read) {
+        return Err(CoreError::UnsupportedOperation);
+    }
+    crypto::random(req, rest)
+}
