@@ -25,6 +25,8 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 /// How long shutdown waits for in-flight connections.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Transit auto-rotation is checked every this many sweeper ticks (about a minute).
+const ROTATION_EVERY_TICKS: u64 = 30;
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a failed auto-unseal (KMS unreachable) is retried.
 const AUTO_UNSEAL_RETRY: Duration = Duration::from_secs(2);
@@ -283,6 +285,7 @@ async fn auto_unseal(core: Arc<Core>, cancel: CancellationToken) {
 
 async fn sweeper(core: Arc<Core>, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+    let mut ticks: u64 = 0;
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -291,6 +294,21 @@ async fn sweeper(core: Arc<Core>, cancel: CancellationToken) {
         }
         if core.is_sealed() {
             continue;
+        }
+        ticks += 1;
+        if ticks % ROTATION_EVERY_TICKS == 0 {
+            let c = Arc::clone(&core);
+            let rotated = tokio::task::spawn_blocking(move || {
+                let mounts = c.mounts.snapshot();
+                let now = crate::util::now_unix();
+                crate::engines::transit::rotation::rotate_due(&c.barrier, &c.transit, &mounts, now)
+            })
+            .await;
+            if let Ok(Err(e)) = rotated {
+                if !matches!(e, crate::core::error::CoreError::Sealed) {
+                    tracing::warn!(error = %e, "transit auto-rotation failed");
+                }
+            }
         }
         let c = Arc::clone(&core);
         match tokio::task::spawn_blocking(move || c.tokens.sweep(&c.barrier)).await {

@@ -226,3 +226,28 @@ async fn token_bound_cidrs_are_enforced() {
     assert_eq!(st, StatusCode::BAD_REQUEST);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transit_auto_rotation_rotates_due_keys() {
+    let s = TestServer::dev().await;
+    s.root("POST", "sys/mounts/transit", Some(json!({"type": "transit"}))).await;
+    s.root("POST", "transit/keys/due", Some(json!({"auto_rotate_period": "1h"}))).await;
+    s.root("POST", "transit/keys/manual", Some(json!({}))).await;
+    let mounts = s.core.mounts.snapshot();
+    let rotate = |now| {
+        coffer_server::engines::transit::rotation::rotate_due(
+            &s.core.barrier,
+            &s.core.transit,
+            &mounts,
+            now,
+        )
+    };
+    let now = coffer_server::util::now_unix();
+    assert_eq!(rotate(now).unwrap(), 0, "nothing is due yet");
+    assert_eq!(rotate(now + 3601).unwrap(), 1, "only the key with a period rotates");
+    let (_, k) = s.root("GET", "transit/keys/due", None).await;
+    assert_eq!(k["data"]["latest_version"], 2);
+    let (_, k) = s.root("GET", "transit/keys/manual", None).await;
+    assert_eq!(k["data"]["latest_version"], 1);
+    s.stop().await;
+}

@@ -6,6 +6,7 @@
 mod cache;
 mod crypto;
 mod keys;
+pub mod rotation;
 
 pub use cache::KeyCache;
 
