@@ -162,7 +162,6 @@ def test_fails_closed_when_the_log_cannot_be_written(config_server_unsealed):
     assert server.alive()
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented yet: audit request.remote_address (FINDINGS 9)")
 def test_entries_record_the_client_address(config_server_unsealed, tmp_path):
     root = config_server_unsealed.client()
     log_path = tmp_path / "audit.log"

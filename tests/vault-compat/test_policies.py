@@ -54,7 +54,6 @@ def test_acl_policy_crud(client):
         client.sys.read_acl_policy(name)
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented yet: root in LIST sys/policies/acl (FINDINGS 10)")
 def test_acl_policy_list_includes_root(client):
     # Vault's handlePoliciesList appends "root" for ACL policies on both endpoints.
     assert "root" in client.sys.list_acl_policies()["data"]["keys"]
