@@ -196,3 +196,42 @@ def test_approle_secret_id_ttl_expires(dev_server, client, approle):
         return False
 
     wait_until(rejected, timeout=15, interval=0.25, what="secret_id expiry")
+
+
+@pytest.mark.parametrize("cidrs, usable", [(["127.0.0.0/8"], True), (["10.0.0.0/8"], False)])
+def test_userpass_token_bound_cidrs(dev_server, client, userpass, cidrs, usable):
+    client.adapter.post(
+        f"/v1/auth/{userpass}/users/cidr",
+        json={"password": "pw", "token_policies": ["default"], "token_bound_cidrs": cidrs},
+    )
+    anon = dev_server.client(token="")
+    if usable:
+        anon.auth.userpass.login("cidr", "pw", mount_point=userpass)
+        assert anon.auth.token.lookup_self()["data"]["policies"] == ["default"]
+        return
+    # From 127.0.0.1 the token must be useless: refused at login, or refused on first use.
+    try:
+        token = anon.auth.userpass.login("cidr", "pw", mount_point=userpass)["auth"]["client_token"]
+    except (hvac.exceptions.Forbidden, hvac.exceptions.InvalidRequest):
+        return
+    with pytest.raises(hvac.exceptions.Forbidden):
+        dev_server.client(token=token).auth.token.lookup_self()
+
+
+def test_approle_secret_id_bound_cidrs(dev_server, client, approle):
+    client.auth.approle.create_or_update_approle(
+        "fenced", token_policies=["default"], secret_id_bound_cidrs=["10.0.0.0/8"], mount_point=approle
+    )
+    role_id = client.auth.approle.read_role_id("fenced", mount_point=approle)["data"]["role_id"]
+    secret_id = client.auth.approle.generate_secret_id("fenced", mount_point=approle)["data"]["secret_id"]
+    with pytest.raises((hvac.exceptions.Forbidden, hvac.exceptions.InvalidRequest)):
+        dev_server.client(token="").auth.approle.login(role_id, secret_id, mount_point=approle)
+
+    client.auth.approle.create_or_update_approle(
+        "local", token_policies=["default"], secret_id_bound_cidrs=["127.0.0.1/32"], mount_point=approle
+    )
+    role_id = client.auth.approle.read_role_id("local", mount_point=approle)["data"]["role_id"]
+    secret_id = client.auth.approle.generate_secret_id("local", mount_point=approle)["data"]["secret_id"]
+    assert dev_server.client(token="").auth.approle.login(role_id, secret_id, mount_point=approle)["auth"]["policies"] == [
+        "default"
+    ]

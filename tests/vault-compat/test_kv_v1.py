@@ -71,3 +71,22 @@ def test_ttl_key_sets_lease_duration(client, kv1_mount):
     got = client.secrets.kv.v1.read_secret("with-ttl", mount_point=kv1_mount)
     assert got["lease_duration"] == 1800
     assert got["data"] == {"v": "x", "ttl": "30m"}
+
+
+def test_upgrade_to_v2_via_tune_keeps_data(client, kv1_mount):
+    from harness.poll import wait_until
+
+    client.secrets.kv.v1.create_or_update_secret("app/db", {"user": "u", "pw": "p"}, mount_point=kv1_mount)
+    client.secrets.kv.v1.create_or_update_secret("top", {"k": "v"}, mount_point=kv1_mount)
+    client.sys.tune_mount_configuration(kv1_mount, options={"version": "2"})
+    assert client.sys.list_mounted_secrets_engines()["data"][kv1_mount + "/"]["options"]["version"] == "2"
+
+    def upgraded():
+        return client.secrets.kv.v2.read_secret("app/db", mount_point=kv1_mount, raise_on_deleted_version=True)
+
+    got = wait_until(upgraded, timeout=15, interval=0.2, what="KV v1 -> v2 upgrade")
+    assert got["data"]["data"] == {"user": "u", "pw": "p"}
+    assert got["data"]["metadata"]["version"] == 1
+    assert client.secrets.kv.v2.list_secrets("", mount_point=kv1_mount)["data"]["keys"] == ["app/", "top"]
+    client.secrets.kv.v2.create_or_update_secret("top", {"k": "v2"}, mount_point=kv1_mount)
+    assert client.secrets.kv.v2.read_secret_metadata("top", mount_point=kv1_mount)["data"]["current_version"] == 2
