@@ -394,3 +394,36 @@ async fn reopen_follows_log_rotation() {
     assert_eq!(new, vec!["secret/data/after", "secret/data/after"], "request + response");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_write_whole_lines() {
+    let s = TestServer::dev().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    enable(&s, "file", json!({"file_path": log})).await;
+    let before = entries(&log).len();
+    let (writers, each) = (8, 25);
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let (http, base) = (s.http.clone(), s.base.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..each {
+                let resp = http
+                    .put(format!("{base}secret/data/w{w}"))
+                    .header("X-Vault-Token", "root")
+                    .json(&json!({"data": {"i": i, "pad": "x".repeat(512)}}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), StatusCode::OK);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Every line parses (no interleaving) and every request has both entries.
+    let all = entries(&log);
+    assert_eq!(all.len() - before, writers * each * 2);
+    s.stop().await;
+}

@@ -1,7 +1,7 @@
 //! One enabled audit device: its persisted configuration, its keyed hasher and where its lines
 //! go. Only the `file` type exists (with Vault's special `file_path` values `stdout` and
-//! `discard`). Each entry is serialised before the lock is taken and written with a single
-//! `write_all`, so the per-device mutex is held for one syscall and lines never interleave.
+//! `discard`). Each entry is serialised first and then written with a single
+//! `write_all` on an O_APPEND file, so lines never interleave and no lock is held.
 
 use super::hash::Hasher;
 use super::AuditError;
@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
-use std::sync::{Mutex, PoisonError};
 
 /// A device as persisted through the barrier (the salt is secret: no Debug).
 #[derive(Clone, Serialize, Deserialize)]
@@ -30,7 +29,9 @@ pub struct DeviceConfig {
 }
 
 enum Sink {
-    File(Mutex<File>),
+    /// Opened with O_APPEND: each entry is one `write` of the whole line, which the kernel
+    /// appends atomically for regular files, so concurrent requests need no lock.
+    File(File),
     Stdout,
     Discard,
     /// The log could not be (re)opened after unseal; every write fails, so the server fails
@@ -131,7 +132,7 @@ impl Device {
             "stdout" => Sink::Stdout,
             "discard" => Sink::Discard,
             p => match open_file(p, mode) {
-                Ok(f) => Sink::File(Mutex::new(f)),
+                Ok(f) => Sink::File(f),
                 Err(e) if strict => return Err(e),
                 Err(_) => Sink::Broken,
             },
@@ -161,11 +162,8 @@ impl Device {
         line.extend_from_slice(json);
         line.push(b'\n');
         match &self.sink {
-            Sink::File(f) => {
-                let mut f = f.lock().unwrap_or_else(PoisonError::into_inner);
-                f.write_all(&line)?;
-                f.flush()
-            }
+            // `&File` is unbuffered: the line reaches the kernel in this call, no flush needed.
+            Sink::File(f) => (&*f).write_all(&line),
             Sink::Stdout => {
                 let mut out = std::io::stdout().lock();
                 out.write_all(&line)?;

@@ -56,6 +56,68 @@ impl Hasher {
     }
 }
 
+/// Serialises a JSON value with every string hashed on the fly (or verbatim when `hasher` is
+/// `None`, i.e. `log_raw`), so audit entries never build a hashed copy of the data tree.
+pub struct Hashed<'a> {
+    pub value: HashedSrc<'a>,
+    pub hasher: Option<&'a Hasher>,
+}
+
+#[derive(Clone, Copy)]
+pub enum HashedSrc<'a> {
+    Value(&'a Value),
+    Map(&'a Map<String, Value>),
+}
+
+impl Hasher {
+    /// The hash of `input` written into `buf` (no allocation).
+    fn hash_into<'b>(&self, input: &str, buf: &'b mut [u8; HASHED_LEN]) -> &'b str {
+        let digest = self.keyed.clone().chain_update(input.as_bytes()).finalize().into_bytes();
+        buf[..PREFIX.len()].copy_from_slice(PREFIX.as_bytes());
+        // 32 digest bytes always fit the 64 hex characters after the prefix.
+        let _ = hex::encode_to_slice(digest, &mut buf[PREFIX.len()..]);
+        std::str::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+/// Length of `hmac-sha256:` + 64 hex digits.
+const HASHED_LEN: usize = 12 + 64;
+
+impl serde::Serialize for Hashed<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        let Some(h) = self.hasher else {
+            return match self.value {
+                HashedSrc::Value(v) => v.serialize(s),
+                HashedSrc::Map(m) => m.serialize(s),
+            };
+        };
+        let map = |m: &Map<String, Value>, s: S| {
+            let mut out = s.serialize_map(Some(m.len()))?;
+            for (k, v) in m {
+                out.serialize_entry(k, &Hashed { value: HashedSrc::Value(v), hasher: Some(h) })?;
+            }
+            out.end()
+        };
+        match self.value {
+            HashedSrc::Map(m) => map(m, s),
+            HashedSrc::Value(Value::Object(m)) => map(m, s),
+            HashedSrc::Value(Value::String(v)) => {
+                let mut buf = [0u8; HASHED_LEN];
+                s.serialize_str(h.hash_into(v, &mut buf))
+            }
+            HashedSrc::Value(Value::Array(items)) => {
+                let mut out = s.serialize_seq(Some(items.len()))?;
+                for i in items {
+                    out.serialize_element(&Hashed { value: HashedSrc::Value(i), hasher: Some(h) })?;
+                }
+                out.end()
+            }
+            HashedSrc::Value(other) => other.serialize(s),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +146,20 @@ mod tests {
     fn check(input: Value, expect: impl Fn(&Hasher) -> Value) {
         let h = Hasher::new(b"k").unwrap();
         assert_eq!(h.hash_value(&input), expect(&h), "input {input}");
+    }
+
+    #[test]
+    fn streaming_matches_tree_hashing() {
+        let h = Hasher::new(b"k").unwrap();
+        let v = json!({"a": {"b": ["x", 1, null, {"c": "y"}]}, "n": 2.5, "t": true});
+        let streamed =
+            serde_json::to_value(Hashed { value: HashedSrc::Value(&v), hasher: Some(&h) });
+        assert_eq!(streamed.unwrap(), h.hash_value(&v));
+        let raw = serde_json::to_value(Hashed { value: HashedSrc::Value(&v), hasher: None });
+        assert_eq!(raw.unwrap(), v);
+        let m = v.as_object().unwrap();
+        let streamed = serde_json::to_value(Hashed { value: HashedSrc::Map(m), hasher: Some(&h) });
+        assert_eq!(streamed.unwrap(), h.hash_value(&v));
     }
 
     #[test]

@@ -159,8 +159,9 @@ impl Broker {
         let device = Device::open(cfg.clone(), true)?;
         let id = crate::util::ids::uuid();
         let ctx = entry::Ctx { id: &id, req, caller: Some(caller), mount: None };
-        let parts = entry::parts(&device, &ctx);
-        let first = serde_json::to_vec(&entry::response(&device, &parts, &Ok(Response::empty())))?;
+        let first = entry::parts(&device, &ctx)
+            .and_then(|parts| entry::response(&device, &parts, &Ok(Response::empty())))
+            .map_err(CoreError::internal)?;
         if let Err(e) = device.write_entry(&first) {
             tracing::warn!(device = %cfg.path, error = %e, "audit device failed its first write");
             return Err(CoreError::bad(format!(
@@ -239,7 +240,11 @@ impl Broker {
         let mount = MountTable::route(&table, rest)
             .map(|(entry, _)| entry::Mount { entry, point: format!("{prefix}{}", entry.path) });
         let ctx = entry::Ctx { id: &id, req, caller: caller.as_ref(), mount };
-        let parts: Vec<entry::Parts> = devices.iter().map(|d| entry::parts(d, &ctx)).collect();
+        let parts = devices
+            .iter()
+            .map(|d| entry::parts(d, &ctx))
+            .collect::<serde_json::Result<Vec<_>>>()
+            .map_err(CoreError::internal)?;
         let scope = Scope { devices, parts };
         scope.broadcast("request", |i, _| entry::request(&scope.parts[i]))?;
         Ok(scope)
@@ -272,12 +277,15 @@ impl Scope {
         result
     }
 
-    fn broadcast(&self, kind: &str, render: impl Fn(usize, &Device) -> Value) -> CoreResult<()> {
+    fn broadcast(
+        &self,
+        kind: &str,
+        render: impl Fn(usize, &Device) -> serde_json::Result<Vec<u8>>,
+    ) -> CoreResult<()> {
         let mut ok = 0usize;
         for (i, d) in self.devices.iter().enumerate() {
-            let written = serde_json::to_vec(&render(i, d))
-                .map_err(std::io::Error::other)
-                .and_then(|bytes| d.write_entry(&bytes));
+            let written =
+                render(i, d).map_err(std::io::Error::other).and_then(|bytes| d.write_entry(&bytes));
             match written {
                 Ok(()) => ok += 1,
                 Err(e) => {
