@@ -4,11 +4,14 @@ and unchecked conversions (huge numbers, negative counts, deep nesting, wrong JS
 """
 
 import json
+import socket
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from conftest import uid
+from harness.poll import wait_until
 
 BODIES = {
     "empty object": "{}",
@@ -131,3 +134,45 @@ def test_odd_requests_get_clean_answers(dev_server, targets, method, path, param
     )
     assert resp.status_code < 500, f"{method} {path} -> {resp.status_code}: {resp.text[:300]}"
     assert dev_server.alive()
+
+
+def open_stragglers(server, count):
+    """Connections that send part of a request head and then go quiet."""
+    parts = urlsplit(server.url)
+    socks = []
+    for _ in range(count):
+        sock = socket.create_connection((parts.hostname, parts.port), timeout=5)
+        sock.sendall(b"GET /v1/sys/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        socks.append(sock)
+    return socks
+
+
+def test_slow_clients_do_not_block_others(dev_server):
+    stragglers = open_stragglers(dev_server, 100)
+    try:
+        for _ in range(5):
+            assert requests.get(f"{dev_server.url}/v1/sys/health", timeout=5).status_code == 200
+    finally:
+        for sock in stragglers:
+            sock.close()
+
+
+@pytest.mark.xfail(strict=True, reason="not implemented yet: listener http_read_header_timeout (FINDINGS 11)")
+def test_slow_clients_are_dropped_after_http_read_header_timeout(make_config_server):
+    """Slow-loris guard, configured the Vault way (listener `http_read_header_timeout`, default 10s)."""
+    server = make_config_server(listener_extra='  http_read_header_timeout = "2s"').start()
+    (probe,) = open_stragglers(server, 1)
+    probe.settimeout(0.5)
+
+    def closed_by_server():
+        try:
+            return probe.recv(1024) == b""
+        except socket.timeout:
+            return False
+        except OSError:
+            return True  # a reset also counts as dropped
+
+    try:
+        wait_until(closed_by_server, timeout=10, interval=0.1, what="server to drop a header-less connection")
+    finally:
+        probe.close()
