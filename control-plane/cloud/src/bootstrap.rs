@@ -42,7 +42,10 @@ impl BootstrapDocument {
         if json.len() > MAX_USER_DATA_BYTES {
             return Err(CloudError::invalid(
                 "bootstrap",
-                format!("{} bytes exceeds EC2's user data limit of {MAX_USER_DATA_BYTES}", json.len()),
+                format!(
+                    "{} bytes exceeds EC2's user data limit of {MAX_USER_DATA_BYTES}",
+                    json.len()
+                ),
             ));
         }
         Ok(json)
@@ -120,7 +123,9 @@ mod tests {
     fn token_is_redacted_from_debug_but_serialised() {
         let d = doc(Some("very-secret-token"));
         assert!(!format!("{d:?}").contains("very-secret-token"));
-        assert!(String::from_utf8(d.to_user_data().unwrap()).unwrap().contains("very-secret-token"));
+        assert!(String::from_utf8(d.to_user_data().unwrap())
+            .unwrap()
+            .contains("very-secret-token"));
     }
 
     #[test]

@@ -8,44 +8,72 @@ use async_trait::async_trait;
 
 use crate::cluster::{BucketPurpose, ClusterRef};
 use crate::error::CloudError;
-use crate::resources::{Bucket, Ingress, Instance, InstanceSpec, KmsKey, NodeRole, SecurityGroup, TaggedResource};
+use crate::resources::{
+    Bucket, Ingress, Instance, InstanceSpec, KmsKey, NodeRole, SecurityGroup, TaggedResource,
+};
 
 #[async_trait]
 pub trait Cloud: Send + Sync {
     /// The cluster's symmetric key under `alias/coffer/<cluster_id>`, rotation on, tagged. Found by
     /// alias first; a key pending deletion is revived. The key policy is (re)applied on every
     /// call: the control plane administers, and `node_role_arn` (once it exists) uses the key.
-    async fn ensure_kms_key(&self, c: &ClusterRef, node_role_arn: Option<&str>) -> Result<KmsKey, CloudError>;
+    async fn ensure_kms_key(
+        &self,
+        c: &ClusterRef,
+        node_role_arn: Option<&str>,
+    ) -> Result<KmsKey, CloudError>;
 
     /// Schedules deletion after `days` (7..=30). Already pending or already gone is success.
     /// Refuses a key whose `coffer:cluster-id` tag names another cluster.
-    async fn schedule_kms_key_deletion(&self, c: &ClusterRef, key_id: &str, days: i32) -> Result<(), CloudError>;
+    async fn schedule_kms_key_deletion(
+        &self,
+        c: &ClusterRef,
+        key_id: &str,
+        days: i32,
+    ) -> Result<(), CloudError>;
 
     /// `coffer-<cluster_id>-<purpose>`: SSE-KMS with the cluster key and a bucket key, public
     /// access blocked, versioning on, TLS-only policy, noncurrent versions kept 30 days, tagged.
-    async fn ensure_bucket(&self, c: &ClusterRef, purpose: BucketPurpose, kms_key_arn: &str)
-        -> Result<Bucket, CloudError>;
+    async fn ensure_bucket(
+        &self,
+        c: &ClusterRef,
+        purpose: BucketPurpose,
+        kms_key_arn: &str,
+    ) -> Result<Bucket, CloudError>;
 
     /// Purges every object version, delete marker and unfinished upload, then the bucket.
-    async fn delete_bucket(&self, c: &ClusterRef, purpose: BucketPurpose) -> Result<(), CloudError>;
+    async fn delete_bucket(&self, c: &ClusterRef, purpose: BucketPurpose)
+        -> Result<(), CloudError>;
 
     /// Role `coffer-node-<cluster_id>` (EC2 trust, inline policy scoped to the key and buckets)
     /// and an instance profile of the same name holding it.
-    async fn ensure_node_role(&self, c: &ClusterRef, kms_key_arn: &str, buckets: &[Bucket])
-        -> Result<NodeRole, CloudError>;
+    async fn ensure_node_role(
+        &self,
+        c: &ClusterRef,
+        kms_key_arn: &str,
+        buckets: &[Bucket],
+    ) -> Result<NodeRole, CloudError>;
 
     async fn delete_node_role(&self, c: &ClusterRef) -> Result<(), CloudError>;
 
     /// Group `coffer-<cluster_id>`: TCP 8200 from the allowed sources, all traffic from itself,
     /// nothing else. Existing rules are rewritten to match exactly.
-    async fn ensure_security_group(&self, c: &ClusterRef, ingress: &Ingress) -> Result<SecurityGroup, CloudError>;
+    async fn ensure_security_group(
+        &self,
+        c: &ClusterRef,
+        ingress: &Ingress,
+    ) -> Result<SecurityGroup, CloudError>;
 
     /// Deletes the group in every VPC of the region. Transient while instances still use it.
     async fn delete_security_group(&self, c: &ClusterRef) -> Result<(), CloudError>;
 
     /// The node's instance: found by its cluster and node-index tags, else launched with a
     /// client token derived from (operation id, cluster, node index).
-    async fn ensure_instance(&self, c: &ClusterRef, spec: &InstanceSpec) -> Result<Instance, CloudError>;
+    async fn ensure_instance(
+        &self,
+        c: &ClusterRef,
+        spec: &InstanceSpec,
+    ) -> Result<Instance, CloudError>;
 
     /// The cluster's instances that are not yet terminated, ordered by node index.
     async fn describe_instances(&self, c: &ClusterRef) -> Result<Vec<Instance>, CloudError>;

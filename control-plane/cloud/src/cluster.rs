@@ -127,8 +127,16 @@ mod tests {
             assert_eq!(name, expect);
             assert!(name.len() <= limit, "{name} longer than {limit}");
         };
-        check(BucketPurpose::Snapshots.bucket_name(&c), "coffer-0190f3a2-7b1c-7d3e-8f00-123456789abc-snapshots", 63);
-        check(BucketPurpose::Audit.bucket_name(&c), "coffer-0190f3a2-7b1c-7d3e-8f00-123456789abc-audit", 63);
+        check(
+            BucketPurpose::Snapshots.bucket_name(&c),
+            "coffer-0190f3a2-7b1c-7d3e-8f00-123456789abc-snapshots",
+            63,
+        );
+        check(
+            BucketPurpose::Audit.bucket_name(&c),
+            "coffer-0190f3a2-7b1c-7d3e-8f00-123456789abc-audit",
+            63,
+        );
         check(c.node_role_name(), "coffer-node-0190f3a2-7b1c-7d3e-8f00-123456789abc", 64);
         check(c.kms_alias(), "alias/coffer/0190f3a2-7b1c-7d3e-8f00-123456789abc", 256);
         check(c.security_group_name(), "coffer-0190f3a2-7b1c-7d3e-8f00-123456789abc", 255);

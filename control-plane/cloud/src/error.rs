@@ -41,7 +41,12 @@ pub struct CloudError {
 }
 
 impl CloudError {
-    pub fn new(kind: ErrorKind, operation: &'static str, code: Option<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        kind: ErrorKind,
+        operation: &'static str,
+        code: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
         CloudError { kind, operation, code, message: message.into() }
     }
 
@@ -52,7 +57,12 @@ impl CloudError {
 
     /// The provider answered in a shape we did not expect (a field we rely on is missing).
     pub fn unexpected(operation: &'static str, message: impl Into<String>) -> Self {
-        CloudError::new(ErrorKind::Permanent, operation, Some("UnexpectedResponse".to_owned()), message)
+        CloudError::new(
+            ErrorKind::Permanent,
+            operation,
+            Some("UnexpectedResponse".to_owned()),
+            message,
+        )
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -122,7 +132,15 @@ mod tests {
 
     #[test]
     fn display_names_operation_kind_and_code() {
-        let e = CloudError::new(ErrorKind::Transient, "kms:CreateKey", Some("ThrottlingException".into()), "slow down");
-        assert_eq!(e.to_string(), "kms:CreateKey failed (transient) [ThrottlingException]: slow down");
+        let e = CloudError::new(
+            ErrorKind::Transient,
+            "kms:CreateKey",
+            Some("ThrottlingException".into()),
+            "slow down",
+        );
+        assert_eq!(
+            e.to_string(),
+            "kms:CreateKey failed (transient) [ThrottlingException]: slow down"
+        );
     }
 }

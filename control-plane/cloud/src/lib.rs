@@ -24,6 +24,6 @@ pub use cloud::Cloud;
 pub use cluster::{BucketPurpose, ClusterRef};
 pub use error::{CloudError, ErrorKind};
 pub use resources::{
-    ApiAccess, Bucket, Ingress, Instance, InstanceSpec, InstanceState, KmsKey, NodeRole, Placement, ResourceKind,
-    SecurityGroup, TaggedResource,
+    ApiAccess, Bucket, Ingress, Instance, InstanceSpec, InstanceState, KmsKey, NodeRole, Placement,
+    ResourceKind, SecurityGroup, TaggedResource,
 };

@@ -11,7 +11,8 @@ use crate::resources::Bucket;
 const VERSION: &str = "2012-10-17";
 
 /// What the node may do with the cluster key: envelope encryption for the seal and snapshots.
-pub const NODE_KMS_ACTIONS: &[&str] = &["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"];
+pub const NODE_KMS_ACTIONS: &[&str] =
+    &["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"];
 
 /// Key administration for the control plane; deliberately no Encrypt/Decrypt of its own, so the
 /// control plane can manage the key's life but never read what nodes seal with it.
@@ -33,8 +34,13 @@ pub const ADMIN_KMS_ACTIONS: &[&str] = &[
 ];
 
 /// What EC2 needs, acting for the control plane at RunInstances, to create encrypted volumes.
-const EBS_KMS_ACTIONS: &[&str] =
-    &["kms:CreateGrant", "kms:GenerateDataKeyWithoutPlaintext", "kms:Decrypt", "kms:ReEncrypt*", "kms:DescribeKey"];
+const EBS_KMS_ACTIONS: &[&str] = &[
+    "kms:CreateGrant",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:DescribeKey",
+];
 
 /// The cluster key's policy: the control plane administers (and lets EBS use the key for the
 /// volumes it launches); only the node role uses it. Without a node role yet (the key is made
@@ -161,10 +167,14 @@ mod tests {
         assert_eq!(use_stmt["Action"], json!(NODE_KMS_ACTIONS));
         let admin_stmt = statement(&with, "ControlPlaneAdministers").unwrap();
         assert_eq!(admin_stmt["Principal"]["AWS"], admin);
-        let actions: Vec<&str> = admin_stmt["Action"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        let actions: Vec<&str> =
+            admin_stmt["Action"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
         assert!(!actions.contains(&"kms:Decrypt") && !actions.contains(&"kms:Encrypt"));
         let ebs = statement(&with, "ControlPlaneLaunchesEncryptedVolumes").unwrap();
-        assert_eq!(ebs["Condition"]["StringEquals"]["kms:ViaService"], "ec2.eu-west-1.amazonaws.com");
+        assert_eq!(
+            ebs["Condition"]["StringEquals"]["kms:ViaService"],
+            "ec2.eu-west-1.amazonaws.com"
+        );
     }
 
     #[test]
@@ -179,8 +189,16 @@ mod tests {
     #[test]
     fn node_policy_is_scoped_to_key_and_buckets() {
         let buckets = [
-            Bucket { purpose: BucketPurpose::Snapshots, name: "s".into(), arn: "arn:aws:s3:::s".into() },
-            Bucket { purpose: BucketPurpose::Audit, name: "a".into(), arn: "arn:aws:s3:::a".into() },
+            Bucket {
+                purpose: BucketPurpose::Snapshots,
+                name: "s".into(),
+                arn: "arn:aws:s3:::s".into(),
+            },
+            Bucket {
+                purpose: BucketPurpose::Audit,
+                name: "a".into(),
+                arn: "arn:aws:s3:::a".into(),
+            },
         ];
         let p = node_role_policy("arn:aws:kms:r:1:key/k", &buckets);
         let check = |sid: &str, resource: &str, has: &str, lacks: &str| {

@@ -135,7 +135,9 @@ mod tests {
 
     #[test]
     fn cidr_parsing() {
-        let check = |raw: &str, expect: Option<RuleSource>| assert_eq!(parse_cidr(raw).ok(), expect, "{raw}");
+        let check = |raw: &str, expect: Option<RuleSource>| {
+            assert_eq!(parse_cidr(raw).ok(), expect, "{raw}")
+        };
         check("10.0.0.0/8", Some(v4("10.0.0.0/8")));
         check(" 192.168.1.0/24 ", Some(v4("192.168.1.0/24")));
         check("2001:DB8:0::/32", Some(RuleSource::Ipv6("2001:db8::/32".into())));
@@ -151,15 +153,22 @@ mod tests {
             let rules = desired_rules(&access, "sg-1").unwrap();
             let self_rule = Rule::new("-1", None, None, RuleSource::Group("sg-1".into()));
             assert!(rules.contains(&self_rule));
-            let api: Vec<RuleSource> = rules.iter().filter(|r| r.protocol == "tcp").map(|r| r.source.clone()).collect();
+            let api: Vec<RuleSource> =
+                rules.iter().filter(|r| r.protocol == "tcp").map(|r| r.source.clone()).collect();
             assert_eq!(api, expect_api);
-            assert!(rules.iter().all(|r| r.ports.is_none_or(|(f, t)| (f, t) == (API_PORT, API_PORT))));
+            assert!(rules
+                .iter()
+                .all(|r| r.ports.is_none_or(|(f, t)| (f, t) == (API_PORT, API_PORT))));
             assert_eq!(rules.len(), expect_api.len() + 1);
         };
         check(ApiAccess::Public, &[v4("0.0.0.0/0")]);
         check(ApiAccess::AllowList(vec![]), &[]);
         check(
-            ApiAccess::AllowList(vec!["10.0.0.0/8".into(), "2001:db8::/32".into(), "10.0.0.0/8".into()]),
+            ApiAccess::AllowList(vec![
+                "10.0.0.0/8".into(),
+                "2001:db8::/32".into(),
+                "10.0.0.0/8".into(),
+            ]),
             &[v4("10.0.0.0/8"), RuleSource::Ipv6("2001:db8::/32".into())],
         );
         assert!(desired_rules(&ApiAccess::AllowList(vec!["nope".into()]), "sg-1").is_err());
@@ -176,7 +185,10 @@ mod tests {
         let current: BTreeSet<_> = [ssh.clone(), old.clone(), keep.clone()].into();
         let desired: BTreeSet<_> = [keep.clone(), new.clone()].into();
         let d = diff(&current, &desired);
-        assert_eq!(d.revoke, vec![ssh, old].into_iter().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>());
+        assert_eq!(
+            d.revoke,
+            vec![ssh, old].into_iter().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>()
+        );
         assert_eq!(d.authorize, vec![new]);
         assert!(diff(&desired, &desired).is_empty());
     }

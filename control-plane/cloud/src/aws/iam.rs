@@ -7,7 +7,9 @@ use aws_sdk_iam::types::Tag;
 use aws_sdk_iam::Client;
 
 use super::sdk_error::{ignore_not_found, BuildResultExt, SdkResultExt};
-use crate::cluster::{ClusterRef, IAM_PATH, MANAGED_BY_VALUE, TAG_CLUSTER_ID, TAG_MANAGED_BY, TAG_ORG_ID};
+use crate::cluster::{
+    ClusterRef, IAM_PATH, MANAGED_BY_VALUE, TAG_CLUSTER_ID, TAG_MANAGED_BY, TAG_ORG_ID,
+};
 use crate::error::CloudError;
 use crate::policy::{node_role_policy, node_trust_policy};
 use crate::resources::{Bucket, NodeRole, ResourceKind, TaggedResource};
@@ -16,7 +18,10 @@ use crate::resources::{Bucket, NodeRole, ResourceKind, TaggedResource};
 pub const NODE_POLICY_NAME: &str = "coffer-node";
 
 fn tags(c: &ClusterRef, name: &str) -> Result<Vec<Tag>, CloudError> {
-    c.tags(name).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build().built("iam:TagRole")).collect()
+    c.tags(name)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build().built("iam:TagRole"))
+        .collect()
 }
 
 pub(super) async fn ensure_node_role(
@@ -47,13 +52,19 @@ pub(super) async fn ensure_node_role(
                 .send()
                 .await
                 .op("iam:UpdateAssumeRolePolicy")?;
-            iam.tag_role().role_name(&name).set_tags(Some(tags(c, &name)?)).send().await.op("iam:TagRole")?;
+            iam.tag_role()
+                .role_name(&name)
+                .set_tags(Some(tags(c, &name)?))
+                .send()
+                .await
+                .op("iam:TagRole")?;
             let out = iam.get_role().role_name(&name).send().await.op("iam:GetRole")?;
             out.role.map(|r| r.arn().to_owned())
         }
         Err(e) => return Err(e),
     };
-    let role_arn = role_arn.ok_or_else(|| CloudError::unexpected("iam:GetRole", "no role in response"))?;
+    let role_arn =
+        role_arn.ok_or_else(|| CloudError::unexpected("iam:GetRole", "no role in response"))?;
 
     iam.put_role_policy()
         .role_name(&name)
@@ -64,7 +75,12 @@ pub(super) async fn ensure_node_role(
         .op("iam:PutRolePolicy")?;
 
     let profile_arn = ensure_profile(iam, c, &name).await?;
-    Ok(NodeRole { role_name: name.clone(), role_arn, instance_profile_name: name, instance_profile_arn: profile_arn })
+    Ok(NodeRole {
+        role_name: name.clone(),
+        role_arn,
+        instance_profile_name: name,
+        instance_profile_arn: profile_arn,
+    })
 }
 
 /// The instance profile of the role's name, holding exactly that role.
@@ -90,10 +106,15 @@ async fn ensure_profile(iam: &Client, c: &ClusterRef, name: &str) -> Result<Stri
         }
         Err(e) => return Err(e),
     }
-    let out = iam.get_instance_profile().instance_profile_name(name).send().await.op("iam:GetInstanceProfile")?;
-    let profile = out
-        .instance_profile
-        .ok_or_else(|| CloudError::unexpected("iam:GetInstanceProfile", "no profile in response"))?;
+    let out = iam
+        .get_instance_profile()
+        .instance_profile_name(name)
+        .send()
+        .await
+        .op("iam:GetInstanceProfile")?;
+    let profile = out.instance_profile.ok_or_else(|| {
+        CloudError::unexpected("iam:GetInstanceProfile", "no profile in response")
+    })?;
     let mut has_role = false;
     for role in profile.roles() {
         if role.role_name() == name {
@@ -109,7 +130,12 @@ async fn ensure_profile(iam: &Client, c: &ClusterRef, name: &str) -> Result<Stri
         }
     }
     if !has_role {
-        let r = iam.add_role_to_instance_profile().instance_profile_name(name).role_name(name).send().await;
+        let r = iam
+            .add_role_to_instance_profile()
+            .instance_profile_name(name)
+            .role_name(name)
+            .send()
+            .await;
         match r.op("iam:AddRoleToInstanceProfile") {
             Ok(_) => {}
             // A concurrent run added it between our read and write.
@@ -123,7 +149,11 @@ async fn ensure_profile(iam: &Client, c: &ClusterRef, name: &str) -> Result<Stri
 pub(super) async fn delete_node_role(iam: &Client, c: &ClusterRef) -> Result<(), CloudError> {
     let name = c.node_role_name();
     let profile = ignore_not_found(
-        iam.get_instance_profile().instance_profile_name(&name).send().await.op("iam:GetInstanceProfile"),
+        iam.get_instance_profile()
+            .instance_profile_name(&name)
+            .send()
+            .await
+            .op("iam:GetInstanceProfile"),
     )?;
     if let Some(profile) = profile.and_then(|p| p.instance_profile) {
         for role in profile.roles() {
@@ -152,7 +182,8 @@ pub(super) async fn delete_node_role(iam: &Client, c: &ClusterRef) -> Result<(),
         let r = iam.delete_role_policy().role_name(&name).policy_name(policy).send().await;
         ignore_not_found(r.op("iam:DeleteRolePolicy"))?;
     }
-    let mut attached = iam.list_attached_role_policies().role_name(&name).into_paginator().items().send();
+    let mut attached =
+        iam.list_attached_role_policies().role_name(&name).into_paginator().items().send();
     let mut attached_arns = Vec::new();
     while let Some(p) = attached.next().await {
         match ignore_not_found(p.op("iam:ListAttachedRolePolicies"))? {
@@ -199,20 +230,22 @@ pub(super) async fn list_tagged(iam: &Client) -> Result<Vec<TaggedResource>, Clo
         out.extend(tagged(ResourceKind::IamRole, &name, &tags));
     }
 
-    let mut profiles = iam.list_instance_profiles().path_prefix(IAM_PATH).into_paginator().items().send();
+    let mut profiles =
+        iam.list_instance_profiles().path_prefix(IAM_PATH).into_paginator().items().send();
     let mut profile_names = Vec::new();
     while let Some(p) = profiles.next().await {
         profile_names.push(p.op("iam:ListInstanceProfiles")?.instance_profile_name().to_owned());
     }
     for name in profile_names {
-        let mut pages = iam.list_instance_profile_tags().instance_profile_name(&name).into_paginator().items().send();
-        let mut tags = Vec::new();
-        while let Some(t) = pages.next().await {
-            match ignore_not_found(t.op("iam:ListInstanceProfileTags"))? {
-                Some(t) => tags.push((t.key().to_owned(), t.value().to_owned())),
-                None => break,
-            }
-        }
+        // GetInstanceProfile carries the tags (and moto lacks ListInstanceProfileTags).
+        let got = iam.get_instance_profile().instance_profile_name(&name).send().await;
+        let Some(profile) =
+            ignore_not_found(got.op("iam:GetInstanceProfile"))?.and_then(|p| p.instance_profile)
+        else {
+            continue;
+        };
+        let tags: Vec<(String, String)> =
+            profile.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
         out.extend(tagged(ResourceKind::InstanceProfile, &name, &tags));
     }
     Ok(out)

@@ -31,7 +31,10 @@ struct Found {
 async fn describe(kms: &Client, key: &str) -> Result<Option<Found>, CloudError> {
     let out = ignore_not_found(kms.describe_key().key_id(key).send().await.op("kms:DescribeKey"))?;
     let Some(meta) = out.and_then(|o| o.key_metadata) else { return Ok(None) };
-    let arn = meta.arn().ok_or_else(|| CloudError::unexpected("kms:DescribeKey", "key without ARN"))?.to_owned();
+    let arn = meta
+        .arn()
+        .ok_or_else(|| CloudError::unexpected("kms:DescribeKey", "key without ARN"))?
+        .to_owned();
     Ok(Some(Found { key_id: meta.key_id().to_owned(), arn, state: meta.key_state().cloned() }))
 }
 
@@ -47,11 +50,20 @@ pub(super) async fn ensure_key(
         Some(found) => {
             if found.state == Some(KeyState::PendingDeletion) {
                 // The cluster is wanted again before the window closed: revive rather than orphan.
-                kms.cancel_key_deletion().key_id(&found.key_id).send().await.op("kms:CancelKeyDeletion")?;
+                kms.cancel_key_deletion()
+                    .key_id(&found.key_id)
+                    .send()
+                    .await
+                    .op("kms:CancelKeyDeletion")?;
                 kms.enable_key().key_id(&found.key_id).send().await.op("kms:EnableKey")?;
             }
             put_policy(kms, &found.key_id, &policy, node_role_arn.is_some()).await?;
-            kms.tag_resource().key_id(&found.key_id).set_tags(Some(tags(c)?)).send().await.op("kms:TagResource")?;
+            kms.tag_resource()
+                .key_id(&found.key_id)
+                .set_tags(Some(tags(c)?))
+                .send()
+                .await
+                .op("kms:TagResource")?;
             found
         }
         None => create(kms, c, &alias, &policy, node_role_arn.is_some()).await?,
@@ -69,7 +81,12 @@ fn policy_error(e: CloudError, names_new_role: bool) -> CloudError {
     }
 }
 
-async fn put_policy(kms: &Client, key_id: &str, policy: &str, names_role: bool) -> Result<(), CloudError> {
+async fn put_policy(
+    kms: &Client,
+    key_id: &str,
+    policy: &str,
+    names_role: bool,
+) -> Result<(), CloudError> {
     kms.put_key_policy()
         .key_id(key_id)
         .policy_name(POLICY_NAME)
@@ -81,7 +98,13 @@ async fn put_policy(kms: &Client, key_id: &str, policy: &str, names_role: bool) 
     Ok(())
 }
 
-async fn create(kms: &Client, c: &ClusterRef, alias: &str, policy: &str, names_role: bool) -> Result<Found, CloudError> {
+async fn create(
+    kms: &Client,
+    c: &ClusterRef,
+    alias: &str,
+    policy: &str,
+    names_role: bool,
+) -> Result<Found, CloudError> {
     let created = kms
         .create_key()
         .description(format!("Coffer cluster {}", c.id()))
@@ -93,20 +116,31 @@ async fn create(kms: &Client, c: &ClusterRef, alias: &str, policy: &str, names_r
         .await
         .op("kms:CreateKey")
         .map_err(|e| policy_error(e, names_role))?;
-    let meta = created.key_metadata.ok_or_else(|| CloudError::unexpected("kms:CreateKey", "no key metadata"))?;
+    let meta = created
+        .key_metadata
+        .ok_or_else(|| CloudError::unexpected("kms:CreateKey", "no key metadata"))?;
     let key_id = meta.key_id().to_owned();
-    match kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await.op("kms:CreateAlias") {
+    match kms
+        .create_alias()
+        .alias_name(alias)
+        .target_key_id(&key_id)
+        .send()
+        .await
+        .op("kms:CreateAlias")
+    {
         Ok(_) => {
-            let arn = meta.arn().ok_or_else(|| CloudError::unexpected("kms:CreateKey", "key without ARN"))?;
+            let arn = meta
+                .arn()
+                .ok_or_else(|| CloudError::unexpected("kms:CreateKey", "key without ARN"))?;
             Ok(Found { key_id, arn: arn.to_owned(), state: meta.key_state().cloned() })
         }
         Err(e) if e.has_code("AlreadyExistsException") => {
             // A concurrent run won the alias: use its key and retire ours.
             tracing::warn!(cluster = %c.cluster_id, key_id, "alias taken concurrently; retiring the duplicate key");
             schedule(kms, &key_id, *DELETION_WINDOW.start()).await?;
-            describe(kms, alias)
-                .await?
-                .ok_or_else(|| CloudError::new(ErrorKind::Transient, "kms:DescribeKey", None, "alias vanished"))
+            describe(kms, alias).await?.ok_or_else(|| {
+                CloudError::new(ErrorKind::Transient, "kms:DescribeKey", None, "alias vanished")
+            })
         }
         Err(e) => Err(e),
     }
@@ -126,7 +160,13 @@ async fn tag_map(kms: &Client, key_id: &str) -> Result<Vec<(String, String)>, Cl
     let mut out = Vec::new();
     let mut marker = None;
     loop {
-        let page = kms.list_resource_tags().key_id(key_id).set_marker(marker).send().await.op("kms:ListResourceTags")?;
+        let page = kms
+            .list_resource_tags()
+            .key_id(key_id)
+            .set_marker(marker)
+            .send()
+            .await
+            .op("kms:ListResourceTags")?;
         out.extend(page.tags().iter().map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned())));
         match (page.truncated, page.next_marker) {
             (true, Some(m)) => marker = Some(m),
@@ -139,9 +179,17 @@ fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
     tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-pub(super) async fn schedule_deletion(kms: &Client, c: &ClusterRef, key_id: &str, days: i32) -> Result<(), CloudError> {
+pub(super) async fn schedule_deletion(
+    kms: &Client,
+    c: &ClusterRef,
+    key_id: &str,
+    days: i32,
+) -> Result<(), CloudError> {
     if !DELETION_WINDOW.contains(&days) {
-        return Err(CloudError::invalid("kms:ScheduleKeyDeletion", format!("{days} days is outside 7..=30")));
+        return Err(CloudError::invalid(
+            "kms:ScheduleKeyDeletion",
+            format!("{days} days is outside 7..=30"),
+        ));
     }
     let Some(found) = describe(kms, key_id).await? else { return Ok(()) };
     if matches!(found.state, Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)) {
@@ -158,7 +206,10 @@ pub(super) async fn schedule_deletion(kms: &Client, c: &ClusterRef, key_id: &str
 }
 
 /// Coffer keys in the client's region, skipping keys already pending deletion.
-pub(super) async fn list_tagged(kms: &Client, region: &str) -> Result<Vec<TaggedResource>, CloudError> {
+pub(super) async fn list_tagged(
+    kms: &Client,
+    region: &str,
+) -> Result<Vec<TaggedResource>, CloudError> {
     let mut keys = kms.list_keys().into_paginator().items().send();
     let mut out = Vec::new();
     while let Some(entry) = keys.next().await {
@@ -172,7 +223,11 @@ pub(super) async fn list_tagged(kms: &Client, region: &str) -> Result<Vec<Tagged
             continue;
         }
         match describe(kms, key_id).await? {
-            Some(f) if !matches!(f.state, Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)) => {}
+            Some(f)
+                if !matches!(
+                    f.state,
+                    Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
+                ) => {}
             _ => continue,
         }
         out.push(TaggedResource {

@@ -21,17 +21,25 @@ use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use secrecy::{ExposeSecret, SecretString};
 
+pub use ec2::instances::client_token;
+
 use crate::cloud::Cloud;
 use crate::cluster::{BucketPurpose, ClusterRef};
 use crate::error::CloudError;
-use crate::resources::{Bucket, Ingress, Instance, InstanceSpec, KmsKey, NodeRole, SecurityGroup, TaggedResource};
+use crate::resources::{
+    Bucket, Ingress, Instance, InstanceSpec, KmsKey, NodeRole, SecurityGroup, TaggedResource,
+};
 
 /// Where credentials come from.
 #[derive(Debug, Clone)]
 pub enum CredentialSource {
     /// The SDK's default chain: environment, profile, web identity, ECS, instance metadata.
     DefaultChain,
-    Static { access_key_id: String, secret_access_key: SecretString, session_token: Option<SecretString> },
+    Static {
+        access_key_id: String,
+        secret_access_key: SecretString,
+        session_token: Option<SecretString>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -83,7 +91,9 @@ pub fn partition(region: &str) -> &'static str {
 impl AwsCloud {
     pub async fn new(settings: AwsSettings) -> AwsCloud {
         // rustls on ring, the provider the rest of the workspace uses; avoids building aws-lc.
-        let http = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build_https();
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(5))
             .operation_attempt_timeout(Duration::from_secs(30))
@@ -96,7 +106,9 @@ impl AwsCloud {
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        if let CredentialSource::Static { access_key_id, secret_access_key, session_token } = &settings.credentials {
+        if let CredentialSource::Static { access_key_id, secret_access_key, session_token } =
+            &settings.credentials
+        {
             loader = loader.credentials_provider(Credentials::new(
                 access_key_id,
                 secret_access_key.expose_secret(),
@@ -123,14 +135,18 @@ impl AwsCloud {
         }
         let r = Region::new(region.to_owned());
         let clients = RegionClients {
-            kms: aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(&self.base).region(r.clone()).build()),
+            kms: aws_sdk_kms::Client::from_conf(
+                aws_sdk_kms::config::Builder::from(&self.base).region(r.clone()).build(),
+            ),
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(&self.base)
                     .region(r.clone())
                     .force_path_style(self.force_path_style)
                     .build(),
             ),
-            ec2: aws_sdk_ec2::Client::from_conf(aws_sdk_ec2::config::Builder::from(&self.base).region(r).build()),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&self.base).region(r).build(),
+            ),
         };
         let mut map = self.regions.write().unwrap_or_else(|p| p.into_inner());
         Ok(map.entry(region.to_owned()).or_insert(clients).clone())
@@ -139,23 +155,53 @@ impl AwsCloud {
 
 #[async_trait]
 impl Cloud for AwsCloud {
-    async fn ensure_kms_key(&self, c: &ClusterRef, node_role_arn: Option<&str>) -> Result<KmsKey, CloudError> {
+    async fn ensure_kms_key(
+        &self,
+        c: &ClusterRef,
+        node_role_arn: Option<&str>,
+    ) -> Result<KmsKey, CloudError> {
         kms::ensure_key(&self.clients(&c.region)?.kms, c, &self.admin_arn, node_role_arn).await
     }
 
-    async fn schedule_kms_key_deletion(&self, c: &ClusterRef, key_id: &str, days: i32) -> Result<(), CloudError> {
+    async fn schedule_kms_key_deletion(
+        &self,
+        c: &ClusterRef,
+        key_id: &str,
+        days: i32,
+    ) -> Result<(), CloudError> {
         kms::schedule_deletion(&self.clients(&c.region)?.kms, c, key_id, days).await
     }
 
-    async fn ensure_bucket(&self, c: &ClusterRef, purpose: BucketPurpose, kms_key_arn: &str) -> Result<Bucket, CloudError> {
-        s3::ensure_bucket(&self.clients(&c.region)?.s3, c, partition(&c.region), purpose, kms_key_arn).await
+    async fn ensure_bucket(
+        &self,
+        c: &ClusterRef,
+        purpose: BucketPurpose,
+        kms_key_arn: &str,
+    ) -> Result<Bucket, CloudError> {
+        s3::ensure_bucket(
+            &self.clients(&c.region)?.s3,
+            c,
+            partition(&c.region),
+            purpose,
+            kms_key_arn,
+        )
+        .await
     }
 
-    async fn delete_bucket(&self, c: &ClusterRef, purpose: BucketPurpose) -> Result<(), CloudError> {
+    async fn delete_bucket(
+        &self,
+        c: &ClusterRef,
+        purpose: BucketPurpose,
+    ) -> Result<(), CloudError> {
         s3::delete_bucket(&self.clients(&c.region)?.s3, c, purpose).await
     }
 
-    async fn ensure_node_role(&self, c: &ClusterRef, kms_key_arn: &str, buckets: &[Bucket]) -> Result<NodeRole, CloudError> {
+    async fn ensure_node_role(
+        &self,
+        c: &ClusterRef,
+        kms_key_arn: &str,
+        buckets: &[Bucket],
+    ) -> Result<NodeRole, CloudError> {
         iam::ensure_node_role(&self.iam, c, kms_key_arn, buckets).await
     }
 
@@ -163,7 +209,11 @@ impl Cloud for AwsCloud {
         iam::delete_node_role(&self.iam, c).await
     }
 
-    async fn ensure_security_group(&self, c: &ClusterRef, ingress: &Ingress) -> Result<SecurityGroup, CloudError> {
+    async fn ensure_security_group(
+        &self,
+        c: &ClusterRef,
+        ingress: &Ingress,
+    ) -> Result<SecurityGroup, CloudError> {
         ec2::sg::ensure(&self.clients(&c.region)?.ec2, c, ingress).await
     }
 
@@ -171,7 +221,11 @@ impl Cloud for AwsCloud {
         ec2::sg::delete(&self.clients(&c.region)?.ec2, c).await
     }
 
-    async fn ensure_instance(&self, c: &ClusterRef, spec: &InstanceSpec) -> Result<Instance, CloudError> {
+    async fn ensure_instance(
+        &self,
+        c: &ClusterRef,
+        spec: &InstanceSpec,
+    ) -> Result<Instance, CloudError> {
         ec2::instances::ensure(&self.clients(&c.region)?.ec2, c, spec).await
     }
 

@@ -4,16 +4,19 @@
 //! single idempotent call, and re-applying repairs drift (someone loosening a policy by hand).
 
 use aws_sdk_s3::types::{
-    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
-    CreateBucketConfiguration, Delete, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
-    NoncurrentVersionExpiration, ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
-    VersioningConfiguration,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
+    BucketVersioningStatus, CreateBucketConfiguration, Delete, ExpirationStatus,
+    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration,
+    ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    Tag, Tagging, VersioningConfiguration,
 };
 use aws_sdk_s3::Client;
 
 use super::sdk_error::{ignore_not_found, BuildResultExt, SdkResultExt};
-use crate::cluster::{BucketPurpose, ClusterRef, MANAGED_BY_VALUE, TAG_CLUSTER_ID, TAG_MANAGED_BY, TAG_ORG_ID};
+use crate::cluster::{
+    BucketPurpose, ClusterRef, MANAGED_BY_VALUE, TAG_CLUSTER_ID, TAG_MANAGED_BY, TAG_ORG_ID,
+};
 use crate::error::{CloudError, ErrorKind};
 use crate::policy::bucket_policy;
 use crate::resources::{Bucket, ResourceKind, TaggedResource};
@@ -46,8 +49,14 @@ pub(super) async fn ensure_bucket(
         .build()
         .built("s3:PutBucketEncryption")?;
     // The bucket key cuts KMS calls (and cost) per object by caching a bucket-level data key.
-    let rule = ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(by_default).bucket_key_enabled(true).build();
-    let sse = ServerSideEncryptionConfiguration::builder().rules(rule).build().built("s3:PutBucketEncryption")?;
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(by_default)
+        .bucket_key_enabled(true)
+        .build();
+    let sse = ServerSideEncryptionConfiguration::builder()
+        .rules(rule)
+        .build()
+        .built("s3:PutBucketEncryption")?;
     s3.put_bucket_encryption()
         .bucket(&name)
         .server_side_encryption_configuration(sse)
@@ -68,7 +77,8 @@ pub(super) async fn ensure_bucket(
         .await
         .op("s3:PutPublicAccessBlock")?;
 
-    let versioning = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+    let versioning =
+        VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
     s3.put_bucket_versioning()
         .bucket(&name)
         .versioning_configuration(versioning)
@@ -77,7 +87,12 @@ pub(super) async fn ensure_bucket(
         .op("s3:PutBucketVersioning")?;
 
     let arn = bucket_arn(partition, &name);
-    s3.put_bucket_policy().bucket(&name).policy(bucket_policy(&arn).to_string()).send().await.op("s3:PutBucketPolicy")?;
+    s3.put_bucket_policy()
+        .bucket(&name)
+        .policy(bucket_policy(&arn).to_string())
+        .send()
+        .await
+        .op("s3:PutBucketPolicy")?;
 
     s3.put_bucket_lifecycle_configuration()
         .bucket(&name)
@@ -91,8 +106,14 @@ pub(super) async fn ensure_bucket(
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build().built("s3:PutBucketTagging"))
         .collect::<Result<Vec<_>, _>>()?;
-    let tagging = Tagging::builder().set_tag_set(Some(tag_set)).build().built("s3:PutBucketTagging")?;
-    s3.put_bucket_tagging().bucket(&name).tagging(tagging).send().await.op("s3:PutBucketTagging")?;
+    let tagging =
+        Tagging::builder().set_tag_set(Some(tag_set)).build().built("s3:PutBucketTagging")?;
+    s3.put_bucket_tagging()
+        .bucket(&name)
+        .tagging(tagging)
+        .send()
+        .await
+        .op("s3:PutBucketTagging")?;
 
     Ok(Bucket { purpose, name, arn })
 }
@@ -101,7 +122,9 @@ async fn create(s3: &Client, name: &str, region: &str) -> Result<(), CloudError>
     let mut req = s3.create_bucket().bucket(name);
     // us-east-1 is the one region that rejects an explicit location constraint.
     if region != "us-east-1" {
-        let cfg = CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build();
+        let cfg = CreateBucketConfiguration::builder()
+            .location_constraint(BucketLocationConstraint::from(region))
+            .build();
         req = req.create_bucket_configuration(cfg);
     }
     match req.send().await.op("s3:CreateBucket") {
@@ -122,18 +145,31 @@ fn lifecycle() -> Result<BucketLifecycleConfiguration, CloudError> {
         .id(LIFECYCLE_RULE_ID)
         .status(ExpirationStatus::Enabled)
         .filter(LifecycleRuleFilter::builder().prefix("").build())
-        .noncurrent_version_expiration(NoncurrentVersionExpiration::builder().noncurrent_days(NONCURRENT_RETENTION_DAYS).build())
+        .noncurrent_version_expiration(
+            NoncurrentVersionExpiration::builder()
+                .noncurrent_days(NONCURRENT_RETENTION_DAYS)
+                .build(),
+        )
         // Once the last noncurrent version expires, drop the delete marker left behind.
         .expiration(LifecycleExpiration::builder().expired_object_delete_marker(true).build())
         .abort_incomplete_multipart_upload(
-            AbortIncompleteMultipartUpload::builder().days_after_initiation(ABORT_MULTIPART_DAYS).build(),
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(ABORT_MULTIPART_DAYS)
+                .build(),
         )
         .build()
         .built("s3:PutBucketLifecycleConfiguration")?;
-    BucketLifecycleConfiguration::builder().rules(rule).build().built("s3:PutBucketLifecycleConfiguration")
+    BucketLifecycleConfiguration::builder()
+        .rules(rule)
+        .build()
+        .built("s3:PutBucketLifecycleConfiguration")
 }
 
-pub(super) async fn delete_bucket(s3: &Client, c: &ClusterRef, purpose: BucketPurpose) -> Result<(), CloudError> {
+pub(super) async fn delete_bucket(
+    s3: &Client,
+    c: &ClusterRef,
+    purpose: BucketPurpose,
+) -> Result<(), CloudError> {
     let name = purpose.bucket_name(c);
     // Each stage treats "no such bucket" as done: a previous run may have finished the job.
     if ignore_not_found(purge_versions(s3, &name).await)?.is_none() {
@@ -166,16 +202,32 @@ async fn purge_versions(s3: &Client, bucket: &str) -> Result<(), CloudError> {
             .chain(page.delete_markers().iter().map(|m| (m.key(), m.version_id())))
         {
             let Some(key) = key else { continue };
-            let id = ObjectIdentifier::builder().key(key).set_version_id(version.map(str::to_owned));
+            let id =
+                ObjectIdentifier::builder().key(key).set_version_id(version.map(str::to_owned));
             ids.push(id.build().built("s3:DeleteObjects")?);
         }
         for chunk in ids.chunks(DELETE_BATCH) {
-            let delete = Delete::builder().set_objects(Some(chunk.to_vec())).quiet(true).build().built("s3:DeleteObjects")?;
-            let out = s3.delete_objects().bucket(bucket).delete(delete).send().await.op("s3:DeleteObjects")?;
+            let delete = Delete::builder()
+                .set_objects(Some(chunk.to_vec()))
+                .quiet(true)
+                .build()
+                .built("s3:DeleteObjects")?;
+            let out = s3
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .op("s3:DeleteObjects")?;
             if let Some(err) = out.errors().first() {
                 let code = err.code().map(str::to_owned);
                 let message = err.message().unwrap_or_default().to_owned();
-                return Err(CloudError::new(ErrorKind::Transient, "s3:DeleteObjects", code, message));
+                return Err(CloudError::new(
+                    ErrorKind::Transient,
+                    "s3:DeleteObjects",
+                    code,
+                    message,
+                ));
             }
         }
         if page.is_truncated != Some(true) {
@@ -188,11 +240,17 @@ async fn purge_versions(s3: &Client, bucket: &str) -> Result<(), CloudError> {
 
 async fn abort_uploads(s3: &Client, bucket: &str) -> Result<(), CloudError> {
     loop {
-        let page = s3.list_multipart_uploads().bucket(bucket).send().await.op("s3:ListMultipartUploads")?;
+        let page = s3
+            .list_multipart_uploads()
+            .bucket(bucket)
+            .send()
+            .await
+            .op("s3:ListMultipartUploads")?;
         let uploads = page.uploads();
         for u in uploads {
             if let (Some(key), Some(id)) = (u.key(), u.upload_id()) {
-                let r = s3.abort_multipart_upload().bucket(bucket).key(key).upload_id(id).send().await;
+                let r =
+                    s3.abort_multipart_upload().bucket(bucket).key(key).upload_id(id).send().await;
                 ignore_not_found(r.op("s3:AbortMultipartUpload"))?;
             }
         }
@@ -213,7 +271,10 @@ fn location_region(constraint: Option<&str>) -> &str {
 }
 
 /// Coffer buckets whose region is `region`.
-pub(super) async fn list_tagged(s3: &Client, region: &str) -> Result<Vec<TaggedResource>, CloudError> {
+pub(super) async fn list_tagged(
+    s3: &Client,
+    region: &str,
+) -> Result<Vec<TaggedResource>, CloudError> {
     let listing = s3.list_buckets().prefix("coffer-").send().await.op("s3:ListBuckets")?;
     let mut out = Vec::new();
     for b in listing.buckets() {
@@ -221,7 +282,9 @@ pub(super) async fn list_tagged(s3: &Client, region: &str) -> Result<Vec<TaggedR
         let bucket_region = match b.bucket_region() {
             Some(r) => r.to_owned(),
             None => {
-                let loc = ignore_not_found(s3.get_bucket_location().bucket(name).send().await.op("s3:GetBucketLocation"))?;
+                let loc = ignore_not_found(
+                    s3.get_bucket_location().bucket(name).send().await.op("s3:GetBucketLocation"),
+                )?;
                 let Some(loc) = loc else { continue };
                 location_region(loc.location_constraint().map(|c| c.as_str())).to_owned()
             }
@@ -229,11 +292,15 @@ pub(super) async fn list_tagged(s3: &Client, region: &str) -> Result<Vec<TaggedR
         if bucket_region != region {
             continue;
         }
-        let Some(tags) = ignore_not_found(s3.get_bucket_tagging().bucket(name).send().await.op("s3:GetBucketTagging"))?
+        let Some(tags) = ignore_not_found(
+            s3.get_bucket_tagging().bucket(name).send().await.op("s3:GetBucketTagging"),
+        )?
         else {
             continue;
         };
-        let tag = |key: &str| tags.tag_set().iter().find(|t| t.key() == key).map(|t| t.value().to_owned());
+        let tag = |key: &str| {
+            tags.tag_set().iter().find(|t| t.key() == key).map(|t| t.value().to_owned())
+        };
         if tag(TAG_MANAGED_BY).as_deref() != Some(MANAGED_BY_VALUE) {
             continue;
         }

@@ -87,19 +87,36 @@ where
             let message = meta.message().unwrap_or_default().to_owned();
             CloudError::new(kind, operation, code, message)
         }
-        SdkError::TimeoutError(_) => {
-            CloudError::new(ErrorKind::Transient, operation, Some("Timeout".to_owned()), "request timed out")
-        }
+        SdkError::TimeoutError(_) => CloudError::new(
+            ErrorKind::Transient,
+            operation,
+            Some("Timeout".to_owned()),
+            "request timed out",
+        ),
         SdkError::DispatchFailure(dispatch) => {
             // A malformed request (bad endpoint URL, ...) fails the same way every time.
             let kind = if dispatch.is_user() { ErrorKind::Permanent } else { ErrorKind::Transient };
-            CloudError::new(kind, operation, Some("Dispatch".to_owned()), DisplayErrorContext(&err).to_string())
+            CloudError::new(
+                kind,
+                operation,
+                Some("Dispatch".to_owned()),
+                DisplayErrorContext(&err).to_string(),
+            )
         }
         SdkError::ResponseError(response) => {
             // The body did not parse; a 5xx with an odd body is still the server's fault.
             let status = response.raw().status().as_u16();
-            let kind = if status >= 500 || status == 429 { ErrorKind::Transient } else { ErrorKind::Permanent };
-            CloudError::new(kind, operation, Some("ResponseError".to_owned()), DisplayErrorContext(&err).to_string())
+            let kind = if status >= 500 || status == 429 {
+                ErrorKind::Transient
+            } else {
+                ErrorKind::Permanent
+            };
+            CloudError::new(
+                kind,
+                operation,
+                Some("ResponseError".to_owned()),
+                DisplayErrorContext(&err).to_string(),
+            )
         }
         _ => CloudError::new(
             ErrorKind::Permanent,
@@ -132,7 +149,14 @@ pub(crate) trait BuildResultExt<T> {
 
 impl<T> BuildResultExt<T> for Result<T, aws_smithy_types::error::operation::BuildError> {
     fn built(self, operation: &'static str) -> Result<T, CloudError> {
-        self.map_err(|e| CloudError::new(ErrorKind::Permanent, operation, Some("BuildError".to_owned()), e.to_string()))
+        self.map_err(|e| {
+            CloudError::new(
+                ErrorKind::Permanent,
+                operation,
+                Some("BuildError".to_owned()),
+                e.to_string(),
+            )
+        })
     }
 }
 

@@ -10,7 +10,11 @@ async fn node_role_profile_and_policy_converge_and_delete() {
     let key_arn = format!("arn:aws:kms:eu-west-1:123456789012:key/{}", c.cluster_id);
     let buckets: Vec<Bucket> = BucketPurpose::ALL
         .into_iter()
-        .map(|p| Bucket { purpose: p, name: p.bucket_name(&c), arn: format!("arn:aws:s3:::{}", p.bucket_name(&c)) })
+        .map(|p| Bucket {
+            purpose: p,
+            name: p.bucket_name(&c),
+            arn: format!("arn:aws:s3:::{}", p.bucket_name(&c)),
+        })
         .collect();
 
     let role = cloud.ensure_node_role(&c, &key_arn, &buckets).await.unwrap();
@@ -30,7 +34,8 @@ async fn node_role_profile_and_policy_converge_and_delete() {
 
     let policies = client.list_role_policies().role_name(&name).send().await.unwrap();
     assert_eq!(policies.policy_names(), ["coffer-node"]);
-    let doc = client.get_role_policy().role_name(&name).policy_name("coffer-node").send().await.unwrap();
+    let doc =
+        client.get_role_policy().role_name(&name).policy_name("coffer-node").send().await.unwrap();
     let doc = policy_json(doc.policy_document());
     assert_eq!(doc, coffer_cloud::policy::node_role_policy(&key_arn, &buckets));
     let attached = client.list_attached_role_policies().role_name(&name).send().await.unwrap();

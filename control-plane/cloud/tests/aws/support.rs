@@ -92,7 +92,11 @@ pub fn policy_json(doc: &str) -> serde_json::Value {
 }
 
 /// Tags as sorted (key, value) pairs, for whole-set comparison.
-pub fn expected_tags(c: &ClusterRef, name: &str, extra: &[(&str, String)]) -> Vec<(String, String)> {
+pub fn expected_tags(
+    c: &ClusterRef,
+    name: &str,
+    extra: &[(&str, String)],
+) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = c
         .tags(name)
         .into_iter()

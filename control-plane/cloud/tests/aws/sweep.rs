@@ -48,7 +48,8 @@ async fn sweeper_listing_finds_planted_and_managed_resources_only() {
         .unwrap();
 
     let all = cloud.list_tagged_resources(region).await.unwrap();
-    let sg = find(&all, ResourceKind::SecurityGroup, planted.group_id().unwrap()).expect("planted group listed");
+    let sg = find(&all, ResourceKind::SecurityGroup, planted.group_id().unwrap())
+        .expect("planted group listed");
     assert_eq!(sg.cluster_id.as_deref(), Some(ghost.as_str()));
     assert_eq!(sg.region.as_deref(), Some(region));
     assert!(find(&all, ResourceKind::SecurityGroup, unmanaged.group_id().unwrap()).is_none());

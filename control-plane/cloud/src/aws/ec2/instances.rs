@@ -5,8 +5,9 @@
 //! response was lost return the same instance instead of a second one.
 
 use aws_sdk_ec2::types::{
-    BlockDeviceMapping, EbsBlockDevice, HttpTokensState, IamInstanceProfileSpecification, Instance as SdkInstance,
-    InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceType, ResourceType, VolumeType,
+    BlockDeviceMapping, EbsBlockDevice, HttpTokensState, IamInstanceProfileSpecification,
+    Instance as SdkInstance, InstanceMetadataEndpointState, InstanceMetadataOptionsRequest,
+    InstanceType, ResourceType, VolumeType,
 };
 use aws_sdk_ec2::Client;
 use sha2::{Digest, Sha256};
@@ -15,7 +16,9 @@ use super::{cluster_filter, filter, managed_filter, tag_spec, tag_value, tagged,
 use crate::aws::sdk_error::{ignore_not_found, SdkResultExt};
 use crate::cluster::{ClusterRef, TAG_NODE_INDEX};
 use crate::error::{CloudError, ErrorKind};
-use crate::resources::{Instance, InstanceSpec, InstanceState, Placement, ResourceKind, TaggedResource};
+use crate::resources::{
+    Instance, InstanceSpec, InstanceState, Placement, ResourceKind, TaggedResource,
+};
 
 /// States that still hold (or will hold) the node's slot.
 const LIVE_STATES: &[&str] = &["pending", "running", "stopping", "stopped"];
@@ -50,8 +53,16 @@ fn to_instance(i: &SdkInstance) -> Option<Instance> {
     })
 }
 
-async fn describe(ec2: &Client, c: &ClusterRef, node: Option<u32>, states: &[&str]) -> Result<Vec<Instance>, CloudError> {
-    let mut req = ec2.describe_instances().filters(cluster_filter(c)).filters(filter("instance-state-name", states));
+async fn describe(
+    ec2: &Client,
+    c: &ClusterRef,
+    node: Option<u32>,
+    states: &[&str],
+) -> Result<Vec<Instance>, CloudError> {
+    let mut req = ec2
+        .describe_instances()
+        .filters(cluster_filter(c))
+        .filters(filter("instance-state-name", states));
     if let Some(n) = node {
         req = req.filters(filter(&format!("tag:{TAG_NODE_INDEX}"), &[&n.to_string()]));
     }
@@ -65,12 +76,21 @@ async fn describe(ec2: &Client, c: &ClusterRef, node: Option<u32>, states: &[&st
     Ok(out)
 }
 
-pub(in crate::aws) async fn describe_cluster(ec2: &Client, c: &ClusterRef) -> Result<Vec<Instance>, CloudError> {
+pub(in crate::aws) async fn describe_cluster(
+    ec2: &Client,
+    c: &ClusterRef,
+) -> Result<Vec<Instance>, CloudError> {
     describe(ec2, c, None, NOT_TERMINATED).await
 }
 
-pub(in crate::aws) async fn ensure(ec2: &Client, c: &ClusterRef, spec: &InstanceSpec) -> Result<Instance, CloudError> {
-    if let Some(existing) = describe(ec2, c, Some(spec.node_index), LIVE_STATES).await?.into_iter().next() {
+pub(in crate::aws) async fn ensure(
+    ec2: &Client,
+    c: &ClusterRef,
+    spec: &InstanceSpec,
+) -> Result<Instance, CloudError> {
+    if let Some(existing) =
+        describe(ec2, c, Some(spec.node_index), LIVE_STATES).await?.into_iter().next()
+    {
         return Ok(existing);
     }
     if spec.root_volume_gib < 1 || spec.data_volume_gib < 1 {
@@ -106,11 +126,23 @@ pub(in crate::aws) async fn ensure(ec2: &Client, c: &ClusterRef, spec: &Instance
         .client_token(client_token(&spec.operation_id, c, spec.node_index))
         .subnet_id(subnet)
         .security_group_ids(&spec.security_group_id)
-        .iam_instance_profile(IamInstanceProfileSpecification::builder().arn(&spec.instance_profile_arn).build())
+        .iam_instance_profile(
+            IamInstanceProfileSpecification::builder().arn(&spec.instance_profile_arn).build(),
+        )
         .user_data(user_data)
         .metadata_options(metadata)
-        .block_device_mappings(BlockDeviceMapping::builder().device_name(root_device).ebs(volume(spec.root_volume_gib)).build())
-        .block_device_mappings(BlockDeviceMapping::builder().device_name(DATA_DEVICE).ebs(volume(spec.data_volume_gib)).build())
+        .block_device_mappings(
+            BlockDeviceMapping::builder()
+                .device_name(root_device)
+                .ebs(volume(spec.root_volume_gib))
+                .build(),
+        )
+        .block_device_mappings(
+            BlockDeviceMapping::builder()
+                .device_name(DATA_DEVICE)
+                .ebs(volume(spec.data_volume_gib))
+                .build(),
+        )
         .tag_specifications(tag_spec(ResourceType::Instance, tags(c, &name, &node_tag)))
         .tag_specifications(tag_spec(ResourceType::Volume, tags(c, &name, &node_tag)))
         .send()
@@ -133,7 +165,11 @@ fn profile_not_propagated(e: CloudError) -> CloudError {
 }
 
 /// Spreads nodes across AZs: node `i` takes the `i mod n`-th subnet, subnets ordered by AZ.
-async fn subnet_for(ec2: &Client, placement: &Placement, node_index: u32) -> Result<String, CloudError> {
+async fn subnet_for(
+    ec2: &Client,
+    placement: &Placement,
+    node_index: u32,
+) -> Result<String, CloudError> {
     let subnets = match placement {
         Placement::Subnets(s) => s.clone(),
         Placement::DefaultVpc => {
@@ -154,7 +190,10 @@ async fn subnet_for(ec2: &Client, placement: &Placement, node_index: u32) -> Res
         }
     };
     if subnets.is_empty() {
-        return Err(CloudError::invalid("ec2:DescribeSubnets", "no subnet to place the instance in"));
+        return Err(CloudError::invalid(
+            "ec2:DescribeSubnets",
+            "no subnet to place the instance in",
+        ));
     }
     let i = usize::try_from(node_index).unwrap_or(usize::MAX) % subnets.len();
     Ok(subnets[i].clone())
@@ -162,15 +201,17 @@ async fn subnet_for(ec2: &Client, placement: &Placement, node_index: u32) -> Res
 
 async fn root_device(ec2: &Client, image_id: &str) -> Result<String, CloudError> {
     let out = ec2.describe_images().image_ids(image_id).send().await.op("ec2:DescribeImages")?;
-    out.images()
-        .iter()
-        .find_map(|i| i.root_device_name())
-        .map(str::to_owned)
-        .ok_or_else(|| CloudError::invalid("ec2:DescribeImages", format!("image {image_id} not found or has no root device")))
+    out.images().iter().find_map(|i| i.root_device_name()).map(str::to_owned).ok_or_else(|| {
+        CloudError::invalid(
+            "ec2:DescribeImages",
+            format!("image {image_id} not found or has no root device"),
+        )
+    })
 }
 
 pub(in crate::aws) async fn terminate(ec2: &Client, c: &ClusterRef) -> Result<(), CloudError> {
-    let ids: Vec<String> = describe(ec2, c, None, LIVE_STATES).await?.into_iter().map(|i| i.instance_id).collect();
+    let ids: Vec<String> =
+        describe(ec2, c, None, LIVE_STATES).await?.into_iter().map(|i| i.instance_id).collect();
     if !ids.is_empty() {
         let r = ec2.terminate_instances().set_instance_ids(Some(ids)).send().await;
         ignore_not_found(r.op("ec2:TerminateInstances"))?;
@@ -193,7 +234,10 @@ pub(in crate::aws) async fn terminate(ec2: &Client, c: &ClusterRef) -> Result<()
     Ok(())
 }
 
-pub(super) async fn list_tagged(ec2: &Client, region: &str) -> Result<Vec<TaggedResource>, CloudError> {
+pub(super) async fn list_tagged(
+    ec2: &Client,
+    region: &str,
+) -> Result<Vec<TaggedResource>, CloudError> {
     let mut out = Vec::new();
     let mut pages = ec2
         .describe_instances()
@@ -207,7 +251,8 @@ pub(super) async fn list_tagged(ec2: &Client, region: &str) -> Result<Vec<Tagged
             out.extend(tagged(ResourceKind::Instance, i.instance_id(), region, i.tags()));
         }
     }
-    let mut pages = ec2.describe_volumes().filters(managed_filter()).into_paginator().items().send();
+    let mut pages =
+        ec2.describe_volumes().filters(managed_filter()).into_paginator().items().send();
     while let Some(v) = pages.next().await {
         let v = v.op("ec2:DescribeVolumes")?;
         out.extend(tagged(ResourceKind::Volume, v.volume_id(), region, v.tags()));
@@ -228,7 +273,11 @@ mod tests {
         assert_eq!(t.len(), 64);
         assert!(t.is_ascii());
         assert_eq!(t, client_token("op-1", &c, 0));
-        for different in [client_token("op-2", &c, 0), client_token("op-1", &c, 1), client_token("op-1", &other, 0)] {
+        for different in [
+            client_token("op-2", &c, 0),
+            client_token("op-1", &c, 1),
+            client_token("op-1", &other, 0),
+        ] {
             assert_ne!(t, different);
         }
     }

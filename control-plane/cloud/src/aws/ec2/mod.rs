@@ -3,7 +3,7 @@
 //! EC2 has no names, only ids, so "find what an earlier run made" is always a describe with
 //! tag filters; the helpers here build those filters and tags the same way for every call.
 
-pub(super) mod instances;
+pub(crate) mod instances;
 pub(super) mod sg;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
@@ -15,7 +15,10 @@ use crate::error::CloudError;
 use crate::resources::{ResourceKind, TaggedResource};
 
 fn filter(name: &str, values: &[&str]) -> Filter {
-    Filter::builder().name(name).set_values(Some(values.iter().map(|v| (*v).to_owned()).collect())).build()
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.iter().map(|v| (*v).to_owned()).collect()))
+        .build()
 }
 
 fn cluster_filter(c: &ClusterRef) -> Filter {
@@ -42,7 +45,12 @@ fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key() == Some(key)).and_then(Tag::value)
 }
 
-fn tagged(kind: ResourceKind, id: Option<&str>, region: &str, tags: &[Tag]) -> Option<TaggedResource> {
+fn tagged(
+    kind: ResourceKind,
+    id: Option<&str>,
+    region: &str,
+    tags: &[Tag],
+) -> Option<TaggedResource> {
     Some(TaggedResource {
         kind,
         id: id?.to_owned(),
@@ -53,16 +61,22 @@ fn tagged(kind: ResourceKind, id: Option<&str>, region: &str, tags: &[Tag]) -> O
 }
 
 async fn default_vpc(ec2: &Client) -> Result<String, CloudError> {
-    let out = ec2.describe_vpcs().filters(filter("is-default", &["true"])).send().await.op("ec2:DescribeVpcs")?;
-    out.vpcs()
-        .iter()
-        .find_map(|v| v.vpc_id())
-        .map(str::to_owned)
-        .ok_or_else(|| CloudError::invalid("ec2:DescribeVpcs", "the region has no default VPC; pass a VPC id"))
+    let out = ec2
+        .describe_vpcs()
+        .filters(filter("is-default", &["true"]))
+        .send()
+        .await
+        .op("ec2:DescribeVpcs")?;
+    out.vpcs().iter().find_map(|v| v.vpc_id()).map(str::to_owned).ok_or_else(|| {
+        CloudError::invalid("ec2:DescribeVpcs", "the region has no default VPC; pass a VPC id")
+    })
 }
 
 /// Coffer security groups, instances (not terminated) and volumes in the client's region.
-pub(super) async fn list_tagged(ec2: &Client, region: &str) -> Result<Vec<TaggedResource>, CloudError> {
+pub(super) async fn list_tagged(
+    ec2: &Client,
+    region: &str,
+) -> Result<Vec<TaggedResource>, CloudError> {
     let mut out = sg::list_tagged(ec2, region).await?;
     out.extend(instances::list_tagged(ec2, region).await?);
     Ok(out)
