@@ -89,3 +89,16 @@ def test_metrics_via_hvac_adapter(metrics_server):
     assert "# TYPE" in resp.text
     with pytest.raises(hvac.exceptions.InvalidRequest):
         root.adapter.get("/v1/sys/metrics", params={"format": "no-such-format"})
+
+
+@pytest.mark.xfail(strict=True, reason="not implemented yet: listener telemetry.unauthenticated_metrics_access (FINDINGS 12)")
+def test_unauthenticated_metrics_access(make_config_server):
+    """Prometheus scrapers are usually configured without a token, via the listener's telemetry block."""
+    server = make_config_server(
+        extra=TELEMETRY,
+        listener_extra="  telemetry {\n    unauthenticated_metrics_access = true\n  }",
+    ).start()
+    server.init_and_unseal()
+    resp = get_metrics(server, None, format="prometheus")
+    assert resp.status_code == 200
+    assert "# TYPE" in resp.text
