@@ -113,3 +113,24 @@ def config_server(binary, workdir, *, tls=False, listener_extra="", extra="", en
     server.config_path = config_path
     server.storage_dir = storage
     return server
+
+
+def server_from_text(binary, workdir, text_for_port, *, filename="server.hcl", config_arg=None, env=None):
+    """Start-ready server from config text written by the caller: `text_for_port(port, data_dir)`
+    returns the file contents. `config_arg` overrides what is passed to -config (e.g. a directory)."""
+    workdir = Path(workdir)
+    storage = workdir / "data"
+    storage.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config_path = workdir / filename
+    config_path.write_text(text_for_port(port, storage))
+    server = CofferServer(
+        binary,
+        workdir,
+        argv_tail=[f"-config={config_arg or config_path}"],
+        url=f"http://127.0.0.1:{port}",
+        env=env,
+    )
+    server.config_path = config_path
+    server.storage_dir = storage
+    return server
