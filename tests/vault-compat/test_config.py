@@ -126,3 +126,28 @@ def test_config_directory(server_bin, tmp_path):
         assert server.client().sys.is_sealed() is False
     finally:
         server.stop()
+
+
+@pytest.mark.xfail(strict=True, reason="not implemented yet: VAULT_DEV_ROOT_TOKEN_ID / VAULT_DEV_LISTEN_ADDRESS (FINDINGS 15)")
+def test_dev_mode_from_environment(server_bin, tmp_path):
+    """The official Vault image and many CI setups configure dev mode through the environment."""
+    import secrets as pysecrets
+
+    from harness.coffer import CofferServer
+    from harness.process import free_port
+
+    port = free_port()
+    token = "env-root-" + pysecrets.token_hex(6)
+    server = CofferServer(
+        server_bin,
+        tmp_path,
+        argv_tail=["-dev"],
+        url=f"http://127.0.0.1:{port}",
+        env={"VAULT_DEV_ROOT_TOKEN_ID": token, "VAULT_DEV_LISTEN_ADDRESS": f"127.0.0.1:{port}"},
+        root_token=token,
+    )
+    try:
+        server.start(ready_codes={200})
+        assert server.client().auth.token.lookup_self()["data"]["policies"] == ["root"]
+    finally:
+        server.stop()
