@@ -147,7 +147,7 @@ def test_dev_mode_from_environment(server_bin, tmp_path):
         root_token=token,
     )
     try:
-        server.start(ready_codes={200})
+        server.start(ready_codes={200}, timeout=10)
         assert server.client().auth.token.lookup_self()["data"]["policies"] == ["root"]
     finally:
         server.stop()

@@ -41,11 +41,12 @@ class CofferServer:
             timeout=15,
         )
 
-    def start(self, *, ready_codes=_ANY_HEALTH):
+    def start(self, *, ready_codes=_ANY_HEALTH, timeout=30.0):
         self._process.start()
         self._process.wait_http(
             f"{self.url}/v1/sys/health",
             lambda r: r.status_code in ready_codes,
+            timeout=timeout,
             verify=self.verify,
             what=f"coffer-server health at {self.url}",
         )
