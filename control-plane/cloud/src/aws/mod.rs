@@ -15,6 +15,7 @@ use std::sync::RwLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -53,6 +54,26 @@ pub struct AwsSettings {
     pub control_plane_principal_arn: String,
     /// Path-style S3 addressing, needed by endpoints without virtual-host buckets (moto).
     pub s3_force_path_style: bool,
+    /// Attempts per call inside the SDK (standard retry with backoff) before a transient error
+    /// reaches the caller. The workflow engine retries steps itself, so keep this small.
+    pub sdk_max_attempts: u32,
+}
+
+impl AwsSettings {
+    /// Production defaults: default credential chain, real endpoints, three SDK attempts.
+    pub fn new(
+        home_region: impl Into<String>,
+        control_plane_principal_arn: impl Into<String>,
+    ) -> Self {
+        AwsSettings {
+            home_region: home_region.into(),
+            endpoint_url: None,
+            credentials: CredentialSource::DefaultChain,
+            control_plane_principal_arn: control_plane_principal_arn.into(),
+            s3_force_path_style: false,
+            sdk_max_attempts: 3,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -102,7 +123,10 @@ impl AwsCloud {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(settings.home_region.clone()))
             .http_client(http)
-            .timeout_config(timeouts);
+            .timeout_config(timeouts)
+            .retry_config(
+                RetryConfig::standard().with_max_attempts(settings.sdk_max_attempts.max(1)),
+            );
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);
         }

@@ -1,4 +1,5 @@
-//! Integration tests of `AwsCloud` against a real moto server through the real AWS SDK.
+//! Integration tests of `AwsCloud` through the real AWS SDK: against a real moto server, and (for
+//! the error mapping) against a server answering canned provider errors.
 //! Each test uses its own cluster ids (and often its own region) instead of resetting moto, so
 //! tests run in parallel against one server.
 
@@ -8,6 +9,7 @@
 mod moto;
 mod support;
 
+mod errors;
 mod iam;
 mod instances;
 mod kms;

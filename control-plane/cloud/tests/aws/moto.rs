@@ -40,7 +40,9 @@ fn spawn() -> Moto {
     let bin = binary();
     let child = Command::new("sh")
         .arg("-c")
-        .arg(r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; cat >/dev/null; kill $m"#)
+        .arg(
+            r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; cat >/dev/null; kill $m; wait $m"#,
+        )
         .arg(&bin)
         .arg(port.to_string())
         .stdin(Stdio::piped())

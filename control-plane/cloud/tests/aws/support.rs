@@ -12,9 +12,13 @@ use super::moto;
 pub const ADMIN_ARN: &str = "arn:aws:iam::123456789012:role/coffer-control-plane";
 
 pub async fn cloud() -> AwsCloud {
+    cloud_at(&moto::url().await, 3).await
+}
+
+pub async fn cloud_at(endpoint: &str, sdk_max_attempts: u32) -> AwsCloud {
     AwsCloud::new(AwsSettings {
         home_region: "us-east-1".into(),
-        endpoint_url: Some(moto::url().await),
+        endpoint_url: Some(endpoint.to_owned()),
         credentials: CredentialSource::Static {
             access_key_id: "test".into(),
             secret_access_key: SecretString::from("test"),
@@ -22,6 +26,7 @@ pub async fn cloud() -> AwsCloud {
         },
         control_plane_principal_arn: ADMIN_ARN.into(),
         s3_force_path_style: true,
+        sdk_max_attempts,
     })
     .await
 }
