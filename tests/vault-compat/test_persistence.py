@@ -77,3 +77,13 @@ def test_token_expiring_while_down_is_dead_after_restart(config_server_unsealed)
     server.start()
     server.unseal()
     assert not token_valid(server, short)
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_signals_shut_down_cleanly(config_server_unsealed, sig):
+    import signal
+
+    server = config_server_unsealed
+    server.client().auth.token.lookup_self()
+    code = server.stop(sig=getattr(signal, sig), timeout=15)
+    assert code == 0

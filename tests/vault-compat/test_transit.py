@@ -507,3 +507,14 @@ def test_derived_ed25519_signing_needs_context(client, transit_mount):
         name, b64("m"), signature=value, context=b64("tenant-2"), mount_point=transit_mount
     )
     assert other["data"]["valid"] is False
+
+
+def test_auto_rotate_period_setting(client, transit_mount):
+    name = uid("auto")
+    client.secrets.transit.create_key(name, auto_rotate_period="24h", mount_point=transit_mount)
+    assert client.secrets.transit.read_key(name, mount_point=transit_mount)["data"]["auto_rotate_period"] == 86400
+    client.secrets.transit.update_key_configuration(name, auto_rotate_period="0", mount_point=transit_mount)
+    assert client.secrets.transit.read_key(name, mount_point=transit_mount)["data"]["auto_rotate_period"] == 0
+    # Vault's floor is one hour.
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        client.secrets.transit.update_key_configuration(name, auto_rotate_period="10m", mount_point=transit_mount)

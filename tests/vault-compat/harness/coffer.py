@@ -6,6 +6,7 @@ used where init/seal/restart/storage behaviour is the thing under test).
 """
 
 import secrets
+import signal
 from pathlib import Path
 
 import hvac
@@ -52,8 +53,9 @@ class CofferServer:
         )
         return self
 
-    def stop(self):
-        self._process.stop()
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Stop with `sig` (SIGTERM: Vault's graceful shutdown) and return the exit code."""
+        return self._process.stop(sig=sig, timeout=timeout)
 
     def kill9(self):
         self._process.kill9()

@@ -69,8 +69,9 @@ class Process:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Signal the process group and wait; return the exit code (None if never started)."""
         if self.proc is None:
-            return
+            return None
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, sig)
@@ -81,7 +82,9 @@ class Process:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=timeout)
+        code = self.proc.returncode
         self.proc = None
+        return code
 
     def kill9(self):
         self.stop(sig=signal.SIGKILL)
