@@ -7,7 +7,7 @@ use base64::Engine as _;
 use coffer_cloud::bootstrap::BOOTSTRAP_VERSION;
 use coffer_cloud::{
     ApiAccess, BootstrapDocument, BucketPurpose, Cloud, ClusterRef, Ingress, InstanceSpec,
-    InstanceState, JoinToken, KmsKey, Placement,
+    InstanceState, JoinToken, KmsKey, Placement, ResourceKind,
 };
 
 use super::support::{cloud, cluster, ec2, expected_tags, sorted};
@@ -144,6 +144,19 @@ async fn instances_launch_once_per_node_hardened_and_spread() {
         }
     }
 
+    // The sweeper's listing sees the instances and their volumes, tied to the cluster.
+    let listed = cloud.list_tagged_resources(REGION).await.unwrap();
+    for inst in &launched {
+        let found =
+            listed.iter().find(|r| r.kind == ResourceKind::Instance && r.id == inst.instance_id);
+        assert_eq!(found.and_then(|r| r.cluster_id.clone()), Some(c.id()), "{}", inst.instance_id);
+    }
+    let volumes = listed
+        .iter()
+        .filter(|r| r.kind == ResourceKind::Volume && r.cluster_id == Some(c.id()))
+        .count();
+    assert_eq!(volumes, 6, "root and data volume per node");
+
     // A planted leftover volume of this cluster goes with the instances.
     let leftover = client
         .create_volume()
@@ -199,5 +212,49 @@ async fn launches_carry_the_derived_client_token() {
         assert_eq!(token, Some(coffer_cloud::aws::client_token("op-token", &c, n)));
     }
     cloud.terminate_instances(&c).await.unwrap();
+    cloud.delete_node_role(&c).await.unwrap();
+}
+
+/// With explicit subnets (a customer VPC), node `i` goes to subnet `i mod n`.
+#[tokio::test]
+async fn explicit_subnets_are_used_round_robin() {
+    let cloud = cloud().await;
+    let region = "us-west-2";
+    let c = cluster(region);
+    let client = ec2(region).await;
+    let vpc = client.create_vpc().cidr_block("10.42.0.0/16").send().await.unwrap();
+    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).unwrap().to_owned();
+    let mut subnets = Vec::new();
+    for (cidr, az) in [("10.42.1.0/24", "us-west-2a"), ("10.42.2.0/24", "us-west-2b")] {
+        let s = client
+            .create_subnet()
+            .vpc_id(&vpc_id)
+            .cidr_block(cidr)
+            .availability_zone(az)
+            .send()
+            .await
+            .unwrap();
+        subnets.push(s.subnet().and_then(|s| s.subnet_id()).unwrap().to_owned());
+    }
+    let key = cloud.ensure_kms_key(&c, None).await.unwrap();
+    let role = cloud.ensure_node_role(&c, &key.arn, &[]).await.unwrap();
+    let ingress = Ingress {
+        vpc_id: Some(vpc_id.clone()),
+        access: ApiAccess::AllowList(vec!["10.0.0.0/8".into()]),
+    };
+    let sg = cloud.ensure_security_group(&c, &ingress).await.unwrap();
+    assert_eq!(sg.vpc_id, vpc_id);
+    let image = any_image(&client).await;
+
+    let mut placed = Vec::new();
+    for n in 0..3 {
+        let mut s = spec(&c, n, "op-vpc", &key, &sg.group_id, &role.instance_profile_arn, &image);
+        s.placement = Placement::Subnets(subnets.clone());
+        placed.push(cloud.ensure_instance(&c, &s).await.unwrap().subnet_id.unwrap());
+    }
+    assert_eq!(placed, [subnets[0].clone(), subnets[1].clone(), subnets[0].clone()]);
+
+    cloud.terminate_instances(&c).await.unwrap();
+    cloud.delete_security_group(&c).await.unwrap();
     cloud.delete_node_role(&c).await.unwrap();
 }

@@ -72,7 +72,7 @@ async fn describe(
         let reservation = reservation.op("ec2:DescribeInstances")?;
         out.extend(reservation.instances().iter().filter_map(to_instance));
     }
-    out.sort_by_key(|i| (i.node_index, i.instance_id.clone()));
+    out.sort_by(|a, b| (a.node_index, &a.instance_id).cmp(&(b.node_index, &b.instance_id)));
     Ok(out)
 }
 
