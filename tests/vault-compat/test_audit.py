@@ -176,3 +176,25 @@ def test_entries_record_the_client_address(config_server_unsealed, tmp_path):
     for entry in entries:
         assert entry["request"]["remote_address"] == "127.0.0.1"
         assert entry["request"]["operation"] == "read"
+
+
+def test_sighup_reopens_the_file_for_logrotate(config_server_unsealed, tmp_path):
+    import os
+    import signal
+
+    server = config_server_unsealed
+    root = server.client()
+    log_path = tmp_path / "audit.log"
+    root.sys.enable_audit_device("file", path="rotated", options={"file_path": str(log_path)})
+    root.auth.token.lookup_self()
+    rotated = tmp_path / "audit.log.1"
+    os.rename(log_path, rotated)  # what logrotate does before signalling
+    server.send_signal(signal.SIGHUP)
+
+    def reopened():
+        root.auth.token.lookup_self()
+        return log_path.exists() and any(e["request"]["path"] == "auth/token/lookup-self" for e in read_entries(log_path))
+
+    wait_until(reopened, timeout=15, interval=0.2, what="audit file recreated after SIGHUP")
+    assert server.alive()
+    assert read_entries(rotated)  # the old file kept what was written before the rotation

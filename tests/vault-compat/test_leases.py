@@ -98,3 +98,18 @@ def test_lease_listing_requires_sudo(dev_server, client):
     token = client.auth.token.create(policies=["default"], ttl="5m")["auth"]["client_token"]
     with pytest.raises(hvac.exceptions.Forbidden):
         dev_server.client(token=token).sys.list_leases("auth/")
+
+
+@pytest.mark.xfail(strict=True, reason="not implemented yet: refuse an empty revoke-prefix (FINDINGS 17)")
+def test_revoke_prefix_needs_a_prefix(config_server_unsealed):
+    """Vault's route is revoke-prefix/(?P<prefix>.+): an empty prefix matches nothing, it must
+    never mean "revoke every lease on the server". Runs on its own server: if it does revoke
+    everything, nothing else is hit."""
+    server = config_server_unsealed
+    root = server.client()
+    root.sys.enable_auth_method("userpass", path="userpass")
+    root.auth.userpass.create_or_update_user("alice", "pw", policies=["default"])
+    victim = server.client(token="").auth.userpass.login("alice", "pw")["auth"]["client_token"]
+    resp = root.adapter.put("/v1/sys/leases/revoke-prefix/", raise_exception=False)
+    assert 400 <= resp.status_code < 500
+    assert token_valid(server, victim)

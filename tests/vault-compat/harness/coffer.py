@@ -57,6 +57,10 @@ class CofferServer:
         """Stop with `sig` (SIGTERM: Vault's graceful shutdown) and return the exit code."""
         return self._process.stop(sig=sig, timeout=timeout)
 
+    def send_signal(self, sig):
+        """Deliver `sig` (e.g. SIGHUP) to the running server without waiting."""
+        self._process.proc.send_signal(sig)
+
     def kill9(self):
         self._process.kill9()
 
