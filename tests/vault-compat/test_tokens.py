@@ -237,3 +237,30 @@ def test_revoked_token_accessor_lookup_fails(client):
     client.auth.token.revoke(auth["client_token"])
     with pytest.raises((hvac.exceptions.InvalidRequest, hvac.exceptions.Forbidden)):
         client.auth.token.lookup_accessor(auth["accessor"])
+
+
+@pytest.mark.xfail(strict=True, reason="not implemented yet: auth/token/roles (FINDINGS 18)")
+def test_token_roles(dev_server, client):
+    role = uid("role")
+    client.auth.token.create_or_update_role(
+        role, allowed_policies=["app-read", "app-write"], orphan=True, token_period="1h"
+    )
+    read = client.auth.token.read_role(role)["data"]
+    assert sorted(read["allowed_policies"]) == ["app-read", "app-write"]
+    assert read["orphan"] is True
+    assert role in client.auth.token.list_roles()["data"]["keys"]
+
+    auth = client.auth.token.create(role_name=role, policies=["app-read"])["auth"]
+    assert auth["policies"] == ["app-read", "default"]
+    assert auth["orphan"] is True
+    assert auth["lease_duration"] == 3600
+    data = client.auth.token.lookup(auth["client_token"])["data"]
+    assert data["path"] == f"auth/token/create/{role}"
+    assert data["role"] == role
+
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        client.auth.token.create(role_name=role, policies=["admin"])
+
+    client.auth.token.delete_role(role)
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        client.auth.token.read_role(role)
