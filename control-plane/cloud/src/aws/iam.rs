@@ -10,7 +10,7 @@ use super::sdk_error::{ignore_not_found, BuildResultExt, SdkResultExt};
 use crate::cluster::{
     ClusterRef, IAM_PATH, MANAGED_BY_VALUE, TAG_CLUSTER_ID, TAG_MANAGED_BY, TAG_ORG_ID,
 };
-use crate::error::CloudError;
+use crate::error::{CloudError, ErrorKind};
 use crate::policy::{node_role_policy, node_trust_policy};
 use crate::resources::{Bucket, NodeRole, ResourceKind, TaggedResource};
 
@@ -111,7 +111,8 @@ async fn ensure_profile(iam: &Client, c: &ClusterRef, name: &str) -> Result<Stri
         .instance_profile_name(name)
         .send()
         .await
-        .op("iam:GetInstanceProfile")?;
+        .op("iam:GetInstanceProfile")
+        .map_err(propagating)?;
     let profile = out.instance_profile.ok_or_else(|| {
         CloudError::unexpected("iam:GetInstanceProfile", "no profile in response")
     })?;
@@ -140,10 +141,20 @@ async fn ensure_profile(iam: &Client, c: &ClusterRef, name: &str) -> Result<Stri
             Ok(_) => {}
             // A concurrent run added it between our read and write.
             Err(e) if e.has_code("LimitExceeded") => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(propagating(e)),
         }
     }
     Ok(profile.arn().to_owned())
+}
+
+/// IAM is eventually consistent: a role or profile created a moment ago can read as missing.
+/// Inside an ensure that is a reason to retry, not an answer.
+fn propagating(e: CloudError) -> CloudError {
+    if e.is_not_found() {
+        e.with_kind(ErrorKind::Transient)
+    } else {
+        e
+    }
 }
 
 pub(super) async fn delete_node_role(iam: &Client, c: &ClusterRef) -> Result<(), CloudError> {

@@ -3,7 +3,7 @@
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use aws_sdk_kms::Client;
 
-use super::sdk_error::{ignore_not_found, BuildResultExt, SdkResultExt};
+use super::sdk_error::{ignore_not_found, skip_unreadable, BuildResultExt, SdkResultExt};
 use crate::cluster::{ClusterRef, MANAGED_BY_VALUE, TAG_CLUSTER_ID, TAG_MANAGED_BY, TAG_ORG_ID};
 use crate::error::{CloudError, ErrorKind};
 use crate::policy::kms_key_policy;
@@ -215,7 +215,7 @@ pub(super) async fn list_tagged(
     while let Some(entry) = keys.next().await {
         let entry = entry.op("kms:ListKeys")?;
         let Some(key_id) = entry.key_id() else { continue };
-        let tags = match ignore_not_found(tag_map(kms, key_id).await)? {
+        let tags = match skip_unreadable(tag_map(kms, key_id).await)? {
             Some(t) => t,
             None => continue,
         };

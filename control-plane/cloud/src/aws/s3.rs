@@ -13,7 +13,7 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_s3::Client;
 
-use super::sdk_error::{ignore_not_found, BuildResultExt, SdkResultExt};
+use super::sdk_error::{ignore_not_found, skip_unreadable, BuildResultExt, SdkResultExt};
 use crate::cluster::{
     BucketPurpose, ClusterRef, MANAGED_BY_VALUE, TAG_CLUSTER_ID, TAG_MANAGED_BY, TAG_ORG_ID,
 };
@@ -282,7 +282,7 @@ pub(super) async fn list_tagged(
         let bucket_region = match b.bucket_region() {
             Some(r) => r.to_owned(),
             None => {
-                let loc = ignore_not_found(
+                let loc = skip_unreadable(
                     s3.get_bucket_location().bucket(name).send().await.op("s3:GetBucketLocation"),
                 )?;
                 let Some(loc) = loc else { continue };
@@ -292,7 +292,7 @@ pub(super) async fn list_tagged(
         if bucket_region != region {
             continue;
         }
-        let Some(tags) = ignore_not_found(
+        let Some(tags) = skip_unreadable(
             s3.get_bucket_tagging().bucket(name).send().await.op("s3:GetBucketTagging"),
         )?
         else {

@@ -169,6 +169,24 @@ pub(crate) fn ignore_not_found<T>(r: Result<T, CloudError>) -> Result<Option<T>,
     }
 }
 
+/// For sweeper listings: a resource that is gone, or that our principal may not read (another
+/// team's key or bucket in the same account), is not one Coffer manages; skip it rather than
+/// fail the whole listing.
+pub(crate) fn skip_unreadable<T>(r: Result<T, CloudError>) -> Result<Option<T>, CloudError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e)
+            if e.is_not_found()
+                || e.has_code("AccessDenied")
+                || e.has_code("AccessDeniedException") =>
+        {
+            tracing::debug!(error = %e, "skipping a resource we cannot read");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +219,23 @@ mod tests {
         check(Some("MalformedPolicyDocumentException"), Some(400), Permanent);
         check(Some("BucketAlreadyExists"), Some(409), Permanent);
         check(None, None, Permanent);
+    }
+
+    #[test]
+    fn listings_skip_gone_and_unreadable_but_not_failures() {
+        let check = |kind: ErrorKind, code: &str, skipped: bool| {
+            let r: Result<(), CloudError> =
+                Err(CloudError::new(kind, "op", Some(code.to_owned()), ""));
+            match skip_unreadable(r) {
+                Ok(None) => assert!(skipped, "{code} skipped"),
+                Err(_) => assert!(!skipped, "{code} not skipped"),
+                Ok(Some(())) => unreachable!(),
+            }
+        };
+        check(ErrorKind::NotFound, "NoSuchBucket", true);
+        check(ErrorKind::Permanent, "AccessDenied", true);
+        check(ErrorKind::Permanent, "AccessDeniedException", true);
+        check(ErrorKind::Transient, "ThrottlingException", false);
+        check(ErrorKind::Permanent, "ValidationException", false);
     }
 }
