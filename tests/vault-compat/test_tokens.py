@@ -264,3 +264,21 @@ def test_token_roles(dev_server, client):
     client.auth.token.delete_role(role)
     with pytest.raises(hvac.exceptions.InvalidPath):
         client.auth.token.read_role(role)
+
+
+def test_num_uses_hold_under_concurrency(dev_server, client):
+    """20 racing requests on a 5-use token: exactly 5 are served."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = client.auth.token.create(policies=["default"], ttl="1h", num_uses=5)["auth"]["client_token"]
+
+    def use(_):
+        try:
+            dev_server.client(token=token).auth.token.lookup_self()
+            return True
+        except hvac.exceptions.Forbidden:
+            return False
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(use, range(20)))
+    assert results.count(True) == 5
