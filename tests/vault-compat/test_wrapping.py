@@ -115,3 +115,19 @@ path "{kv1_mount}/wrapped-only" {{
     wrapped = user.adapter.get(f"/v1/{kv1_mount}/wrapped-only", wrap_ttl="5m")
     assert wrapped["wrap_info"]["ttl"] == 300
     assert client.sys.unwrap(token=wrapped["wrap_info"]["token"])["data"] == {"v": "1"}
+
+
+def test_unwrap_is_single_use_under_concurrency(dev_server, client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = client.sys.wrap(payload={"once": "only"}, ttl=60)["wrap_info"]["token"]
+
+    def unwrap(_):
+        try:
+            return dev_server.client().sys.unwrap(token=token)["data"]
+        except hvac.exceptions.InvalidRequest:
+            return None
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(unwrap, range(10)))
+    assert [r for r in results if r is not None] == [{"once": "only"}]
