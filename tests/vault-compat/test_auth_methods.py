@@ -235,3 +235,24 @@ def test_approle_secret_id_bound_cidrs(dev_server, client, approle):
     assert dev_server.client(token="").auth.approle.login(role_id, secret_id, mount_point=approle)["auth"]["policies"] == [
         "default"
     ]
+
+
+def test_single_use_secret_id_under_concurrency(dev_server, client, approle):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client.auth.approle.create_or_update_approle(
+        "race", token_policies=["default"], secret_id_num_uses=1, mount_point=approle
+    )
+    role_id = client.auth.approle.read_role_id("race", mount_point=approle)["data"]["role_id"]
+    secret_id = client.auth.approle.generate_secret_id("race", mount_point=approle)["data"]["secret_id"]
+
+    def login(_):
+        try:
+            dev_server.client(token="").auth.approle.login(role_id, secret_id, mount_point=approle)
+            return True
+        except (hvac.exceptions.InvalidRequest, hvac.exceptions.Forbidden):
+            return False
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(login, range(8)))
+    assert results.count(True) == 1
