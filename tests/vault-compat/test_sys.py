@@ -281,3 +281,28 @@ def test_generate_root_with_otp(make_config_server):
     assert new_root.auth.token.lookup_self()["data"]["policies"] == ["root"]
     assert token != result["root_token"]
     assert anon.sys.read_root_generation_progress()["started"] is False
+
+
+def test_sealed_server_answers_503_everywhere_but_the_unauthenticated_status_endpoints(make_config_server):
+    server = make_config_server().start()
+    server.init_and_unseal()
+    root = server.client()
+    root.sys.enable_auth_method("userpass", path="userpass")
+    root.sys.seal()
+
+    def status(method, path, token=True, body=None):
+        headers = {"X-Vault-Token": server.root_token} if token else {}
+        return requests.request(method, f"{server.url}/v1/{path}", headers=headers, json=body, timeout=10).status_code
+
+    for method, path, token in [
+        ("GET", "auth/token/lookup-self", True),
+        ("GET", "sys/mounts", True),
+        ("GET", "secret/data/x", True),
+        ("LIST", "sys/policies/acl", True),
+        ("POST", "auth/userpass/login/alice", False),
+        ("GET", "auth/token/lookup-self", False),
+    ]:
+        assert status(method, path, token, body={"password": "x"} if "login" in path else None) == 503, path
+    assert status("GET", "sys/seal-status", False) == 200
+    assert status("GET", "sys/init", False) == 200
+    assert status("GET", "sys/health", False) == 503
