@@ -54,13 +54,10 @@ pub struct AwsSettings {
     pub control_plane_principal_arn: String,
     /// Path-style S3 addressing, needed by endpoints without virtual-host buckets (moto).
     pub s3_force_path_style: bool,
-    /// Attempts per call inside the SDK (standard retry with backoff) before a transient error
-    /// reaches the caller. The workflow engine retries steps itself, so keep this small.
-    pub sdk_max_attempts: u32,
 }
 
 impl AwsSettings {
-    /// Production defaults: default credential chain, real endpoints, three SDK attempts.
+    /// Production defaults: default credential chain, real endpoints.
     pub fn new(
         home_region: impl Into<String>,
         control_plane_principal_arn: impl Into<String>,
@@ -71,7 +68,6 @@ impl AwsSettings {
             credentials: CredentialSource::DefaultChain,
             control_plane_principal_arn: control_plane_principal_arn.into(),
             s3_force_path_style: false,
-            sdk_max_attempts: 3,
         }
     }
 }
@@ -110,7 +106,16 @@ pub fn partition(region: &str) -> &'static str {
 }
 
 impl AwsCloud {
+    /// Attempts per call inside the SDK (standard retry with backoff) before a transient error
+    /// reaches the caller. Small, because the workflow engine retries whole steps itself.
+    pub const DEFAULT_SDK_MAX_ATTEMPTS: u32 = 3;
+
     pub async fn new(settings: AwsSettings) -> AwsCloud {
+        AwsCloud::with_sdk_max_attempts(settings, AwsCloud::DEFAULT_SDK_MAX_ATTEMPTS).await
+    }
+
+    /// Like [`AwsCloud::new`] with a chosen number of SDK attempts per call (at least 1).
+    pub async fn with_sdk_max_attempts(settings: AwsSettings, sdk_max_attempts: u32) -> AwsCloud {
         // rustls on ring, the provider the rest of the workspace uses; avoids building aws-lc.
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
@@ -124,9 +129,7 @@ impl AwsCloud {
             .region(Region::new(settings.home_region.clone()))
             .http_client(http)
             .timeout_config(timeouts)
-            .retry_config(
-                RetryConfig::standard().with_max_attempts(settings.sdk_max_attempts.max(1)),
-            );
+            .retry_config(RetryConfig::standard().with_max_attempts(sdk_max_attempts.max(1)));
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);
         }

@@ -16,7 +16,7 @@ pub async fn cloud() -> AwsCloud {
 }
 
 pub async fn cloud_at(endpoint: &str, sdk_max_attempts: u32) -> AwsCloud {
-    AwsCloud::new(AwsSettings {
+    let settings = AwsSettings {
         home_region: "us-east-1".into(),
         endpoint_url: Some(endpoint.to_owned()),
         credentials: CredentialSource::Static {
@@ -26,9 +26,8 @@ pub async fn cloud_at(endpoint: &str, sdk_max_attempts: u32) -> AwsCloud {
         },
         control_plane_principal_arn: ADMIN_ARN.into(),
         s3_force_path_style: true,
-        sdk_max_attempts,
-    })
-    .await
+    };
+    AwsCloud::with_sdk_max_attempts(settings, sdk_max_attempts).await
 }
 
 /// A fresh cluster: tests share one moto and isolate by cluster id.
