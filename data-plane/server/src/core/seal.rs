@@ -230,6 +230,20 @@ impl SealManager {
         }
     }
 
+    /// Whether `candidate` is the root key the barrier is unsealed with, compared in constant
+    /// time (sys/generate-root proves its key shares with this instead of touching the
+    /// barrier). `false` while sealed.
+    pub fn is_root_key(&self, candidate: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        match self.root.lock() {
+            Ok(g) => g.as_ref().is_some_and(|r| {
+                let k: &[u8] = r.expose();
+                k.len() == candidate.len() && bool::from(k.ct_eq(candidate))
+            }),
+            Err(_) => false,
+        }
+    }
+
     pub fn forget_root(&self) {
         if let Ok(mut g) = self.root.lock() {
             *g = None;

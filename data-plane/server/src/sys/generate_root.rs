@@ -7,8 +7,8 @@
 //!
 //! No token is needed (possession of the shares is the authority), but the server must be
 //! unsealed. Under an auto-seal (KMS) the shares are recovery-key shares, checked against the
-//! recovery key kept inside the barrier; otherwise unseal-key shares, checked by re-opening the
-//! barrier with the recombined root key. Shares and the OTP are zeroized; a wrong combination
+//! recovery key kept inside the barrier; otherwise unseal-key shares, checked against the root
+//! key held in memory while unsealed. Shares and the OTP are zeroized; a wrong combination
 //! cancels the attempt.
 
 use super::expect_op;
@@ -19,7 +19,7 @@ use crate::core::seal::decode_key;
 use crate::core::Core;
 use crate::util::fields;
 use base64::Engine as _;
-use coffer_barrier::{shamir, BarrierError, RootKey};
+use coffer_barrier::shamir;
 use serde_json::{json, Value};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use subtle::ConstantTimeEq;
@@ -217,16 +217,10 @@ const MISMATCH: &str = "root generation failed: the key shares do not match this
 /// Proves the recombined key is this server's root key (unseal shares) or recovery key.
 fn verify(core: &Core, kind: Shares, secret: &[u8]) -> CoreResult<()> {
     match kind {
-        Shares::Unseal => {
-            let root = RootKey::from_bytes(secret).map_err(|_| CoreError::bad(MISMATCH))?;
-            // Re-opening the barrier with the candidate proves it is the root key without
-            // touching anything else (a wrong key fails and leaves the keyring as it was).
-            match core.barrier.unseal(&root) {
-                Ok(()) => Ok(()),
-                Err(BarrierError::InvalidKey) => Err(CoreError::bad(MISMATCH)),
-                Err(e) => Err(e.into()),
-            }
-        }
+        // Compared with the root key held while unsealed, never by re-opening the barrier:
+        // that could race a concurrent seal and silently unseal again.
+        Shares::Unseal if core.seal.is_root_key(secret) => Ok(()),
+        Shares::Unseal => Err(CoreError::bad(MISMATCH)),
         Shares::Recovery => {
             let stored =
                 Zeroizing::new(core.barrier.get(crate::core::RECOVERY_KEY)?.ok_or_else(|| {
