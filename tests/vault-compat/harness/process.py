@@ -15,6 +15,18 @@ import requests
 from .poll import wait_until
 
 
+def _die_with_parent():
+    """Runs in the child before exec: ask Linux to SIGKILL it if the test runner dies, so an
+    interrupted or killed pytest never leaves servers behind (teardown covers normal exits)."""
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass  # not Linux/glibc: fall back to fixture teardown only
+
+
 class ProcessDied(RuntimeError):
     pass
 
@@ -60,6 +72,7 @@ class Process:
                 stdin=subprocess.DEVNULL,
                 env=full_env,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         finally:
             log.close()
