@@ -306,3 +306,52 @@ def test_sealed_server_answers_503_everywhere_but_the_unauthenticated_status_end
     assert status("GET", "sys/seal-status", False) == 200
     assert status("GET", "sys/init", False) == 200
     assert status("GET", "sys/health", False) == 503
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # asking for TLS 1.1 is the point
+def test_tls_refuses_legacy_protocol_versions(make_config_server):
+    import ssl
+    import socket
+    from urllib.parse import urlsplit
+
+    server = make_config_server(tls=True).start()
+    parts = urlsplit(server.url)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as raw_sock:
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            with ctx.wrap_socket(raw_sock) as tls:
+                tls.do_handshake()
+
+
+@pytest.mark.xfail(strict=True, reason="not implemented yet: TLS certificate reload on SIGHUP (FINDINGS 20)")
+def test_sighup_reloads_tls_certificate(make_config_server):
+    """Vault re-reads tls_cert_file/tls_key_file on SIGHUP so certificates rotate without a restart."""
+    import signal
+    import ssl
+    from urllib.parse import urlsplit
+
+    from harness.hcl import make_self_signed_cert
+    from harness.poll import wait_until
+
+    server = make_config_server(tls=True).start()
+    parts = urlsplit(server.url)
+
+    def served_cert():
+        return ssl.get_server_certificate((parts.hostname, parts.port))
+
+    before = served_cert()
+    fresh_dir = server.workdir / "fresh"
+    fresh_dir.mkdir()
+    new_cert, new_key = make_self_signed_cert(fresh_dir)
+    (server.workdir / "tls-cert.pem").write_bytes(new_cert.read_bytes())
+    (server.workdir / "tls-key.pem").write_bytes(new_key.read_bytes())
+    server.send_signal(signal.SIGHUP)
+    wait_until(lambda: served_cert() != before, timeout=10, interval=0.2, what="new certificate after SIGHUP")
+    assert ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(served_cert())) == ssl.DER_cert_to_PEM_cert(
+        ssl.PEM_cert_to_DER_cert(new_cert.read_text())
+    )
+    assert server.alive()
