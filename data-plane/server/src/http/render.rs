@@ -72,7 +72,7 @@ pub fn render(resp: CoreResponse, head: bool) -> Response {
         }
     }
     let env = Envelope {
-        request_id: crate::util::ids::uuid(),
+        request_id: crate::util::ids::request_id(),
         lease_id: &resp.lease_id,
         renewable: resp.renewable,
         lease_duration: resp.lease_duration,

@@ -1,6 +1,5 @@
 //! Key management: create, read, list, delete, configure, rotate, export.
 
-use super::cache::storage_key;
 use super::{name_and_suffix, transit_err, Ctx};
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::request::{Operation, Request, Response};
@@ -108,5 +107,6 @@ pub fn export(ctx: &Ctx<'_>, tail: &str) -> CoreResult<Response> {
 
 /// Whether a key exists (for ACL create-vs-update decisions).
 pub fn exists(ctx: &Ctx<'_>, name: &str) -> CoreResult<bool> {
-    Ok(ctx.view.get(&storage_key(name))?.is_some())
+    // Answered from the key cache (which loads the key once), not a storage read per request.
+    Ok(ctx.cache.get(ctx, name)?.is_some())
 }
