@@ -155,8 +155,11 @@ def test_fails_closed_when_the_log_cannot_be_written(config_server_unsealed):
         assert root.secrets.kv.v1.read_secret("x", mount_point="kv")["data"] == {"v": "before"}
         return
 
-    with pytest.raises(hvac.exceptions.VaultError):
+    with pytest.raises(hvac.exceptions.VaultError) as err:
         root.secrets.kv.v1.read_secret("x", mount_point="kv")
+    # The client learns nothing about the cause (no path, no OS error text), like Vault.
+    assert err.value.errors == ["internal error"]
+    assert "/dev/full" not in str(err.value.json) and "No space" not in str(err.value.json)
     with pytest.raises(hvac.exceptions.VaultError):
         root.secrets.kv.v1.create_or_update_secret("x", {"v": "unaudited"}, mount_point="kv")
     assert server.alive()
