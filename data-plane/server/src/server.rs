@@ -296,7 +296,7 @@ async fn sweeper(core: Arc<Core>, cancel: CancellationToken) {
             continue;
         }
         ticks += 1;
-        if ticks % ROTATION_EVERY_TICKS == 0 {
+        if ticks.is_multiple_of(ROTATION_EVERY_TICKS) {
             let c = Arc::clone(&core);
             let rotated = tokio::task::spawn_blocking(move || {
                 let mounts = c.mounts.snapshot();
