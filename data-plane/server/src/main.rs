@@ -38,14 +38,19 @@ fn init_tracing(level: Option<&str>) {
 
 fn load_config(args: &ServerArgs) -> anyhow::Result<Config> {
     if args.dev {
-        let addr =
-            args.dev_listen_address.as_deref().unwrap_or(coffer_server::config::DEFAULT_ADDRESS);
-        return Ok(Config::dev(addr, args.dev_root_token_id.clone()));
+        // Like Vault, the environment fills in flags that were not given.
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let addr = args
+            .dev_listen_address
+            .clone()
+            .or_else(|| env("VAULT_DEV_LISTEN_ADDRESS"))
+            .unwrap_or_else(|| coffer_server::config::DEFAULT_ADDRESS.to_owned());
+        let token = args.dev_root_token_id.clone().or_else(|| env("VAULT_DEV_ROOT_TOKEN_ID"));
+        return Ok(Config::dev(&addr, token));
     }
     let path = args.config.as_deref().context("-config is required")?;
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read config file {path}"))?;
-    coffer_server::config::parse_hcl(&text).with_context(|| format!("invalid config file {path}"))
+    coffer_server::config::load(std::path::Path::new(path))
+        .with_context(|| format!("invalid config {path}"))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -27,7 +27,6 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Transit auto-rotation is checked every this many sweeper ticks (about a minute).
 const ROTATION_EVERY_TICKS: u64 = 30;
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a failed auto-unseal (KMS unreachable) is retried.
 const AUTO_UNSEAL_RETRY: Duration = Duration::from_secs(2);
 
@@ -62,6 +61,7 @@ struct Bound {
     tls: Option<TlsAcceptor>,
     router: Router,
     addr: SocketAddr,
+    read_header_timeout: Duration,
 }
 
 pub struct Server {
@@ -143,8 +143,18 @@ impl Server {
                 .local_addr()
                 .map_err(|source| ServerError::Bind { addr: l.address.clone(), source })?;
             let tls = l.tls.as_ref().map(crate::tls::acceptor).transpose()?;
-            let router = api::router(Arc::clone(&core), l.max_request_size);
-            listeners.push(Bound { listener, tls, router, addr });
+            let router = api::router(
+                Arc::clone(&core),
+                l.max_request_size,
+                l.unauthenticated_metrics_access,
+            );
+            listeners.push(Bound {
+                listener,
+                tls,
+                router,
+                addr,
+                read_header_timeout: l.read_header_timeout,
+            });
         }
         Ok(Server { core, listeners, dev })
     }
@@ -211,12 +221,13 @@ async fn accept_loop(b: Bound, cancel: CancellationToken, tracker: TaskTracker) 
         let router = b.router.clone();
         let cancel = cancel.clone();
         let tls = b.tls.clone();
+        let header_timeout = b.read_header_timeout;
         tracker.spawn(async move {
             match tls {
-                None => serve_conn(stream, router, peer, cancel).await,
+                None => serve_conn(stream, router, peer, header_timeout, cancel).await,
                 Some(acc) => {
                     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acc.accept(stream)).await {
-                        Ok(Ok(s)) => serve_conn(s, router, peer, cancel).await,
+                        Ok(Ok(s)) => serve_conn(s, router, peer, header_timeout, cancel).await,
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
@@ -226,8 +237,13 @@ async fn accept_loop(b: Bound, cancel: CancellationToken, tracker: TaskTracker) 
     }
 }
 
-async fn serve_conn<S>(io: S, router: Router, peer: SocketAddr, cancel: CancellationToken)
-where
+async fn serve_conn<S>(
+    io: S,
+    router: Router,
+    peer: SocketAddr,
+    header_timeout: Duration,
+    cancel: CancellationToken,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     use tower::ServiceExt as _;
@@ -239,7 +255,7 @@ where
     let svc = TowerToHyperService::new(with_peer);
     let mut builder = hyper::server::conn::http1::Builder::new();
     // Slow-loris guard: a client must finish sending headers within this time.
-    builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
     let conn = builder.serve_connection(TokioIo::new(io), svc);
     tokio::pin!(conn);
     tokio::select! {

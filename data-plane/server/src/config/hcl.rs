@@ -4,7 +4,7 @@
 
 use super::{
     Config, ConfigError, ListenerConfig, SealConfig, StorageConfig, TlsFiles, DEFAULT_ADDRESS,
-    DEFAULT_MAX_REQUEST_SIZE,
+    DEFAULT_MAX_REQUEST_SIZE, DEFAULT_READ_HEADER_TIMEOUT,
 };
 use hcl::{Block, Body, Expression, Structure};
 
@@ -118,7 +118,33 @@ fn listener(b: &Block) -> Result<ListenerConfig, ConfigError> {
     let mut tls_disable = false;
     let (mut cert, mut key) = (None, None);
     let mut max_request_size = DEFAULT_MAX_REQUEST_SIZE;
-    for (k, v) in attributes("listener", b.body())? {
+    let mut read_header_timeout = DEFAULT_READ_HEADER_TIMEOUT;
+    let mut unauthenticated_metrics_access = false;
+    for s in b.body().iter() {
+        let (k, v) = match s {
+            Structure::Attribute(a) => (a.key(), a.expr()),
+            Structure::Block(inner) if inner.identifier() == "telemetry" => {
+                for (tk, tv) in attributes("listener telemetry", inner.body())? {
+                    match tk {
+                        "unauthenticated_metrics_access" => {
+                            unauthenticated_metrics_access = as_bool(tk, tv)?
+                        }
+                        _ => {
+                            return Err(invalid(format!(
+                                "unknown listener telemetry attribute {tk:?}"
+                            )))
+                        }
+                    }
+                }
+                continue;
+            }
+            Structure::Block(inner) => {
+                return Err(invalid(format!(
+                    "unexpected block {:?} inside listener",
+                    inner.identifier()
+                )))
+            }
+        };
         match k {
             "address" => address = as_string(k, v)?,
             "tls_disable" => tls_disable = as_bool(k, v)?,
@@ -130,6 +156,13 @@ fn listener(b: &Block) -> Result<ListenerConfig, ConfigError> {
                 if n > 0 {
                     max_request_size = usize::try_from(n).unwrap_or(usize::MAX);
                 }
+            }
+            "http_read_header_timeout" => {
+                read_header_timeout = std::time::Duration::from_secs(as_duration(k, v)?.max(1));
+            }
+            "http_read_timeout" | "http_write_timeout" | "http_idle_timeout" => {
+                as_duration(k, v)?;
+                tracing::info!(attribute = k, "listener timeout accepted; not enforced");
             }
             "cluster_address" | "tls_min_version" | "proxy_protocol_behavior" => {
                 tracing::info!(attribute = k, "listener attribute accepted and ignored");
@@ -147,7 +180,13 @@ fn listener(b: &Block) -> Result<ListenerConfig, ConfigError> {
             )),
         }
     };
-    Ok(ListenerConfig { address, tls, max_request_size })
+    Ok(ListenerConfig {
+        address,
+        tls,
+        max_request_size,
+        read_header_timeout,
+        unauthenticated_metrics_access,
+    })
 }
 
 fn seal(b: &Block) -> Result<SealConfig, ConfigError> {

@@ -3,10 +3,13 @@
 //! embedders can construct a [`Config`] directly.
 
 mod hcl;
+mod load;
 
 use std::path::PathBuf;
 
 pub use self::hcl::parse as parse_hcl;
+use self::hcl::parse;
+pub use self::load::{json_to_hcl, load};
 
 /// Vault's default listen address.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:8200";
@@ -39,7 +42,14 @@ pub struct ListenerConfig {
     pub address: String,
     pub tls: Option<TlsFiles>,
     pub max_request_size: usize,
+    /// Vault's `http_read_header_timeout` (default 10s): slow-loris guard.
+    pub read_header_timeout: std::time::Duration,
+    /// `telemetry { unauthenticated_metrics_access = true }`: sys/metrics without a token.
+    pub unauthenticated_metrics_access: bool,
 }
+
+/// Vault's default `http_read_header_timeout`.
+pub const DEFAULT_READ_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
@@ -93,6 +103,8 @@ impl Config {
                 address: address.to_owned(),
                 tls: None,
                 max_request_size: DEFAULT_MAX_REQUEST_SIZE,
+                read_header_timeout: DEFAULT_READ_HEADER_TIMEOUT,
+                unauthenticated_metrics_access: false,
             }],
             seal: None,
             api_addr: None,

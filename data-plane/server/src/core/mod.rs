@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::RwLock;
 use zeroize::Zeroizing;
 
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+coffer");
+/// The Vault API level implemented, with coffer's own version as build metadata: clients
+/// (terraform-provider-vault) gate features on the Vault version they see.
+pub const VERSION: &str = concat!("1.17.0+coffer.", env!("CARGO_PKG_VERSION"));
 
 /// Settings the core needs from the server config.
 #[derive(Debug, Clone)]

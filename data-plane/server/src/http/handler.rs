@@ -121,7 +121,13 @@ pub async fn v1(State(state): State<AppState>, req: axum::extract::Request) -> R
     };
     let core = state.core.clone();
     let started = std::time::Instant::now();
-    let result = if core.may_block(&core_req) {
+    let result = if state.unauthenticated_metrics
+        && core_req.op == Operation::Read
+        && core_req.path == "sys/metrics"
+    {
+        // This listener lets scrapers read metrics without a token (Vault's listener option).
+        crate::sys::public_metrics(&core, &core_req)
+    } else if core.may_block(&core_req) {
         match tokio::task::spawn_blocking(move || core.handle(core_req)).await {
             Ok(r) => r,
             Err(e) => Err(CoreError::internal(format!("request task failed: {e}"))),

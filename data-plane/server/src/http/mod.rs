@@ -18,11 +18,13 @@ use std::sync::Arc;
 pub struct AppState {
     pub core: Arc<Core>,
     pub max_request_size: usize,
+    /// The listener's `telemetry { unauthenticated_metrics_access = true }`.
+    pub unauthenticated_metrics: bool,
 }
 
 /// The router for one listener.
-pub fn router(core: Arc<Core>, max_request_size: usize) -> Router {
-    let state = AppState { core, max_request_size };
+pub fn router(core: Arc<Core>, max_request_size: usize, unauthenticated_metrics: bool) -> Router {
+    let state = AppState { core, max_request_size, unauthenticated_metrics };
     // Opt-in benchmark floor (infra/bench); absent unless COFFER_BENCH_FLOOR=1.
     let router = if floor::enabled() {
         Router::new().route(floor::PATH, axum::routing::get(floor::floor))

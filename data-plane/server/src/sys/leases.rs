@@ -70,6 +70,10 @@ pub fn handle(core: &Core, caller: &Caller, req: &Request, what: &str) -> CoreRe
             }
             Ok(Response::empty())
         }
+        // Vault's route needs a non-empty prefix; an empty one must never mean "everything".
+        "revoke-prefix" | "revoke-force" if tail.trim_matches('/').is_empty() => {
+            Err(super::not_found(&format!("leases/{what}")))
+        }
         "revoke-prefix" | "revoke-force" if write => {
             if !caller.has_sudo(&req.path) {
                 return Err(CoreError::PermissionDenied);

@@ -73,6 +73,14 @@ pub fn handle(core: &Core, caller: &Caller, req: &Request, path: &str) -> CoreRe
     }
 }
 
+/// `sys/metrics` for listeners configured with `unauthenticated_metrics_access`.
+pub fn public_metrics(core: &Core, req: &Request) -> CoreResult<Response> {
+    if core.is_sealed() {
+        return Err(CoreError::Sealed);
+    }
+    metrics::handle(core, req)
+}
+
 pub(crate) fn not_found(path: &str) -> CoreError {
     CoreError::NotFound(Some(format!("unsupported path sys/{path}")))
 }

@@ -93,7 +93,6 @@ fn by_accessor(core: &Core, req: &Request) -> CoreResult<TokenEntry> {
 }
 
 pub fn auth_info(id: &str, e: &TokenEntry) -> AuthInfo {
-    let now = now_unix();
     AuthInfo {
         client_token: id.to_owned(),
         accessor: e.accessor.clone(),
@@ -101,7 +100,8 @@ pub fn auth_info(id: &str, e: &TokenEntry) -> AuthInfo {
         token_policies: e.policies.clone(),
         identity_policies: None,
         metadata: (!e.meta.is_empty()).then(|| e.meta.clone()),
-        lease_duration: e.remaining_ttl(now),
+        // The TTL just granted (not expire - now, which can straddle a second boundary).
+        lease_duration: if e.expire_time.is_some() { e.ttl } else { 0 },
         renewable: e.renewable,
         entity_id: e.entity_id.clone(),
         token_type: "service".into(),
