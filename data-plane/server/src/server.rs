@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::core::{Core, CoreConfig};
 use crate::http as api;
+use crate::tls::ReloadableTls;
 use axum::Router;
 use base64::Engine as _;
 use coffer_barrier::Store;
@@ -16,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -58,7 +58,7 @@ impl std::fmt::Debug for DevCredentials {
 
 struct Bound {
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Arc<ReloadableTls>>,
     router: Router,
     addr: SocketAddr,
     read_header_timeout: Duration,
@@ -142,7 +142,7 @@ impl Server {
             let addr = listener
                 .local_addr()
                 .map_err(|source| ServerError::Bind { addr: l.address.clone(), source })?;
-            let tls = l.tls.as_ref().map(crate::tls::acceptor).transpose()?;
+            let tls = l.tls.as_ref().map(ReloadableTls::load).transpose()?.map(Arc::new);
             let router = api::router(
                 Arc::clone(&core),
                 l.max_request_size,
@@ -184,6 +184,11 @@ impl Server {
     /// Serves until `cancel` fires, then drains in-flight connections.
     pub async fn run(self, cancel: CancellationToken) {
         let tracker = TaskTracker::new();
+        let reloadable: Vec<Arc<ReloadableTls>> =
+            self.listeners.iter().filter_map(|b| b.tls.clone()).collect();
+        if !reloadable.is_empty() {
+            tracker.spawn(reload_tls_on_sighup(reloadable, cancel.clone()));
+        }
         for b in self.listeners {
             tracker.spawn(accept_loop(b, cancel.clone(), tracker.clone()));
         }
@@ -220,7 +225,7 @@ async fn accept_loop(b: Bound, cancel: CancellationToken, tracker: TaskTracker) 
         let _ = stream.set_nodelay(true);
         let router = b.router.clone();
         let cancel = cancel.clone();
-        let tls = b.tls.clone();
+        let tls = b.tls.as_ref().map(|t| t.acceptor());
         let header_timeout = b.read_header_timeout;
         tracker.spawn(async move {
             match tls {
@@ -268,6 +273,41 @@ async fn serve_conn<S>(
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         }
+    }
+}
+
+/// SIGHUP re-reads listener certificates (cert-manager/ACME rotation without downtime, as
+/// Vault does); new connections get the new certificate.
+async fn reload_tls_on_sighup(listeners: Vec<Arc<ReloadableTls>>, cancel: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; TLS certificates will not reload");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                got = hup.recv() => if got.is_none() { return },
+            }
+            for l in &listeners {
+                match l.reload() {
+                    Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "SIGHUP: TLS reload failed; keeping the old certificate")
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = listeners;
+        cancel.cancelled().await;
     }
 }
 

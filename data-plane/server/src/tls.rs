@@ -41,3 +41,36 @@ pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, TlsError> {
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(cfg)))
 }
+
+/// A listener's TLS acceptor that can be swapped at runtime (SIGHUP reload): connections take a
+/// cheap clone of the current acceptor; a reload that fails keeps the old certificate.
+pub struct ReloadableTls {
+    files: TlsFiles,
+    current: std::sync::RwLock<TlsAcceptor>,
+}
+
+impl ReloadableTls {
+    pub fn load(files: &TlsFiles) -> Result<ReloadableTls, TlsError> {
+        Ok(ReloadableTls {
+            files: files.clone(),
+            current: std::sync::RwLock::new(acceptor(files)?),
+        })
+    }
+
+    pub fn acceptor(&self) -> TlsAcceptor {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the certificate and key files.
+    pub fn reload(&self) -> Result<(), TlsError> {
+        let fresh = acceptor(&self.files)?;
+        match self.current.write() {
+            Ok(mut g) => *g = fresh,
+            Err(p) => *p.into_inner() = fresh,
+        }
+        Ok(())
+    }
+}
