@@ -142,3 +142,41 @@ async fn token_ids_are_not_stored_in_plaintext() {
     assert!(seen >= 3, "expected entries for both tokens, saw {seen}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_roles_bound_policies_and_shape() {
+    let s = TestServer::dev().await;
+    let (st, _) = s
+        .root(
+            "POST",
+            "auth/token/roles/app",
+            Some(json!({"allowed_policies": ["a", "b"], "disallowed_policies": "c", "orphan": true, "token_period": "1h"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, r) = s.root("GET", "auth/token/roles/app", None).await;
+    assert_eq!(r["data"]["allowed_policies"], json!(["a", "b"]));
+    // (requested policies, expected status)
+    for (pols, expect) in
+        [(json!(["a"]), 200), (json!(["a", "b"]), 200), (json!(["x"]), 400), (json!(["c"]), 400)]
+    {
+        let (st, v) =
+            s.root("POST", "auth/token/create/app", Some(json!({"policies": pols}))).await;
+        assert_eq!(st.as_u16(), expect, "{pols}: {v}");
+        if expect == 200 {
+            assert_eq!(v["auth"]["orphan"], true);
+            assert_eq!(v["auth"]["lease_duration"], 3600, "periodic token");
+            let t = v["auth"]["client_token"].as_str().unwrap();
+            let (_, l) = s.root("POST", "auth/token/lookup", Some(json!({"token": t}))).await;
+            assert_eq!(
+                (l["data"]["role"].as_str(), l["data"]["path"].as_str()),
+                (Some("app"), Some("auth/token/create/app"))
+            );
+        }
+    }
+    let (_, list) = s.root("LIST", "auth/token/roles", None).await;
+    assert_eq!(list["data"]["keys"], json!(["app"]));
+    assert_eq!(s.root("DELETE", "auth/token/roles/app", None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(s.root("GET", "auth/token/roles/app", None).await.0, StatusCode::NOT_FOUND);
+    s.stop().await;
+}

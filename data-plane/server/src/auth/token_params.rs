@@ -156,6 +156,7 @@ impl TokenParams {
                 parent: None,
                 path,
                 bound_cidrs: self.token_bound_cidrs.clone(),
+                role: String::new(),
             },
         )?;
         Ok(Response { auth: Some(auth_info(&id, &entry)), ..Default::default() })

@@ -36,6 +36,9 @@ pub struct TokenEntry {
     /// Client networks the token may be used from (empty = anywhere).
     #[serde(default)]
     pub bound_cidrs: Vec<String>,
+    /// The token role it was created from (empty = none).
+    #[serde(default)]
+    pub role: String,
 }
 
 impl TokenEntry {
@@ -84,6 +87,9 @@ impl TokenEntry {
         m.insert("type".into(), "service".into());
         if self.period > 0 {
             m.insert("period".into(), self.period.into());
+        }
+        if !self.role.is_empty() {
+            m.insert("role".into(), self.role.clone().into());
         }
         m
     }

@@ -65,6 +65,9 @@ pub fn handle(core: &Core, caller: &Caller, req: &Request, path: &str) -> CoreRe
             Ok(Response::data(obj! { "keys" => keys }))
         }
         "tidy" if write => Ok(Response::empty()),
+        "roles" => super::roles::handle(core, req, ""),
+        p if p.starts_with("roles/") => super::roles::handle(core, req, &p[6..]),
+        p if write && p.starts_with("create/") => super::roles::create(core, caller, req, &p[7..]),
         "create" | "create-orphan" | "lookup" | "lookup-self" | "lookup-accessor" | "renew"
         | "renew-self" | "renew-accessor" | "revoke" | "revoke-self" | "revoke-accessor"
         | "revoke-orphan" | "accessors" | "tidy" => Err(CoreError::UnsupportedOperation),
@@ -117,7 +120,7 @@ fn renew(core: &Core, req: &Request, id: &str, entry: &TokenEntry) -> CoreResult
     Ok(Response { auth: Some(auth_info(id, &renewed)), ..Default::default() })
 }
 
-fn sorted_policies(mut p: Vec<String>, add_default: bool) -> Vec<String> {
+pub(super) fn sorted_policies(mut p: Vec<String>, add_default: bool) -> Vec<String> {
     for x in p.iter_mut() {
         *x = x.trim().to_lowercase();
     }
@@ -206,6 +209,7 @@ fn create(
             parent: (!orphan).then(|| parent.hash.clone()),
             // A network-bound token cannot mint a child that escapes its binding.
             bound_cidrs: parent.bound_cidrs.clone(),
+            role: String::new(),
             path: if orphan_endpoint { "auth/token/create-orphan" } else { "auth/token/create" }
                 .into(),
         },
@@ -214,7 +218,7 @@ fn create(
 }
 
 /// Vault prefixes display names with `token-` and keeps them to safe characters.
-fn sanitize_display(name: &str) -> String {
+pub(super) fn sanitize_display(name: &str) -> String {
     if name.is_empty() {
         return "token".into();
     }

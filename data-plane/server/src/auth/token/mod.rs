@@ -4,6 +4,7 @@
 mod cache;
 pub mod entry;
 pub mod handlers;
+pub mod roles;
 pub mod store;
 
 pub use entry::TokenEntry;

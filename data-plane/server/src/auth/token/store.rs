@@ -37,6 +37,7 @@ pub struct NewToken {
     pub parent: Option<String>,
     pub path: String,
     pub bound_cidrs: Vec<String>,
+    pub role: String,
 }
 
 impl std::fmt::Debug for NewToken {
@@ -164,6 +165,7 @@ impl TokenStore {
             issue_time: now,
             entity_id: String::new(),
             bound_cidrs: p.bound_cidrs,
+            role: p.role,
         };
         let acc_hash = self.hash_accessor(barrier, &accessor)?;
         let bytes = serde_json::to_vec(&entry)?;
