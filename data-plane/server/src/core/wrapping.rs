@@ -51,7 +51,7 @@ impl Core {
         let record = Wrapped {
             creation_path: creation_path.to_owned(),
             creation_time: now,
-            creation_ttl: ttl,
+            creation_ttl: entry.ttl,
             data: resp.data,
             auth: resp.auth,
             warnings: resp.warnings,
@@ -62,7 +62,8 @@ impl Core {
             wrap_info: Some(WrapInfo {
                 token: id,
                 accessor: entry.accessor,
-                ttl,
+                // What the token store granted (the system max may cap the request).
+                ttl: entry.ttl,
                 creation_time: rfc3339(now),
                 creation_path: creation_path.to_owned(),
                 wrapped_accessor,
