@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import signal
 import sys
 import tempfile
@@ -121,6 +122,11 @@ def main(argv: list[str]) -> int:
         "data": f"{args.keys} KV v2 keys (64-byte value) read at random; writes over "
                 f"{args.write_keys} keys; transit key aes256-gcm96, 32-byte plaintext",
     }
+    # A private copy: other people rebuild the shared target dir, and every layout of one run
+    # must measure the same binary.
+    private = args.out / "coffer-server"
+    shutil.copy2(args.bin, private)
+    args.bin = private
     layouts = {}
     with open(args.out / "wrk-raw.log", "w") as raw_log:
         for name in args.layouts.split(","):
