@@ -96,7 +96,6 @@ def json_config(port, data):
     )
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented yet: JSON config files (FINDINGS 14)")
 def test_json_config_file(server_bin, tmp_path):
     server = server_from_text(server_bin, tmp_path, json_config, filename="server.json")
     try:
@@ -107,7 +106,6 @@ def test_json_config_file(server_bin, tmp_path):
         server.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented yet: -config=<directory> (FINDINGS 14)")
 def test_config_directory(server_bin, tmp_path):
     """`-config=<dir>` loads every .hcl/.json file in it (here: storage and listener split)."""
     confdir = tmp_path / "conf.d"
@@ -128,7 +126,6 @@ def test_config_directory(server_bin, tmp_path):
         server.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented yet: VAULT_DEV_ROOT_TOKEN_ID / VAULT_DEV_LISTEN_ADDRESS (FINDINGS 15)")
 def test_dev_mode_from_environment(server_bin, tmp_path):
     """The official Vault image and many CI setups configure dev mode through the environment."""
     import secrets as pysecrets

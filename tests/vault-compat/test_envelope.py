@@ -134,7 +134,6 @@ def test_unusual_key_names_round_trip(client, kv2_mount, key):
     assert top in client.secrets.kv.v2.list_secrets("", mount_point=kv2_mount)["data"]["keys"]
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented yet: Vault-compatible version string (FINDINGS 16)")
 def test_reports_a_vault_compatible_version(dev_server):
     """Clients gate features on the server's version (terraform-provider-vault reads it from
     sys/seal-status and compares with Vault releases), so the version must read as a Vault

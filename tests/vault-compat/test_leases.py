@@ -100,7 +100,6 @@ def test_lease_listing_requires_sudo(dev_server, client):
         dev_server.client(token=token).sys.list_leases("auth/")
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented yet: refuse an empty revoke-prefix (FINDINGS 17)")
 def test_revoke_prefix_needs_a_prefix(config_server_unsealed):
     """Vault's route is revoke-prefix/(?P<prefix>.+): an empty prefix matches nothing, it must
     never mean "revoke every lease on the server". Runs on its own server: if it does revoke

@@ -91,7 +91,6 @@ def test_metrics_via_hvac_adapter(metrics_server):
         root.adapter.get("/v1/sys/metrics", params={"format": "no-such-format"})
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented yet: listener telemetry.unauthenticated_metrics_access (FINDINGS 12)")
 def test_unauthenticated_metrics_access(make_config_server):
     """Prometheus scrapers are usually configured without a token, via the listener's telemetry block."""
     server = make_config_server(

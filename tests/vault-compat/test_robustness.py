@@ -157,7 +157,6 @@ def test_slow_clients_do_not_block_others(dev_server):
             sock.close()
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented yet: listener http_read_header_timeout (FINDINGS 11)")
 def test_slow_clients_are_dropped_after_http_read_header_timeout(make_config_server):
     """Slow-loris guard, configured the Vault way (listener `http_read_header_timeout`, default 10s)."""
     server = make_config_server(listener_extra='  http_read_header_timeout = "2s"').start()

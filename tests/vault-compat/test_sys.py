@@ -327,7 +327,6 @@ def test_tls_refuses_legacy_protocol_versions(make_config_server):
                 tls.do_handshake()
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented yet: TLS certificate reload on SIGHUP (FINDINGS 20)")
 def test_sighup_reloads_tls_certificate(make_config_server):
     """Vault re-reads tls_cert_file/tls_key_file on SIGHUP so certificates rotate without a restart."""
     import signal

@@ -239,7 +239,6 @@ def test_revoked_token_accessor_lookup_fails(client):
         client.auth.token.lookup_accessor(auth["accessor"])
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented yet: auth/token/roles (FINDINGS 18)")
 def test_token_roles(dev_server, client):
     role = uid("role")
     client.auth.token.create_or_update_role(
