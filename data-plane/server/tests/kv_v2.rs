@@ -146,3 +146,25 @@ async fn kv_v1_mount_upgrades_to_v2_keeping_data() {
     assert_eq!(st, StatusCode::BAD_REQUEST, "no downgrade");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remount_moves_a_mount_with_its_data() {
+    let s = TestServer::dev().await;
+    s.root("POST", "secret/data/k", Some(json!({"data": {"v": "1"}}))).await;
+    let (st, v) =
+        s.root("POST", "sys/remount", Some(json!({"from": "secret", "to": "moved"}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(s.root("GET", "secret/data/k", None).await.0, StatusCode::NOT_FOUND);
+    let (_, got) = s.root("GET", "moved/data/k", None).await;
+    assert_eq!(got["data"]["data"]["v"], "1");
+    // (from, to, expected status)
+    for (from, to, expect) in
+        [("sys", "x", 400), ("moved", "sys/x", 400), ("nope", "y", 400), ("moved", "auth/z", 400)]
+    {
+        let (st, v) = s.root("POST", "sys/remount", Some(json!({"from": from, "to": to}))).await;
+        assert_eq!(st.as_u16(), expect, "{from} -> {to}: {v}");
+    }
+    let (_, ui) = s.root("GET", "sys/internal/ui/mounts/moved/data/k", None).await;
+    assert_eq!(ui["data"]["path"], "moved/");
+    s.stop().await;
+}

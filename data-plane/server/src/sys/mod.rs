@@ -8,6 +8,7 @@ mod leases;
 mod metrics;
 mod mounts;
 mod policies;
+mod remount;
 mod seal;
 mod storage;
 mod ui_mounts;
@@ -52,6 +53,7 @@ pub fn handle(core: &Core, caller: &Caller, req: &Request, path: &str) -> CoreRe
             _ => Err(not_found(path)),
         },
         "storage" => storage::handle(core, caller, req, tail),
+        "remount" => remount::handle(core, req, tail),
         "wrapping" => wrapping::handle(core, req, tail),
         "leases" => leases::handle(core, caller, req, tail),
         "revoke" | "renew" | "revoke-prefix" | "revoke-force" => {

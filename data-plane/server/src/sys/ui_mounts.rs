@@ -50,11 +50,17 @@ pub fn handle(core: &Core, req: &Request, path: &str) -> CoreResult<Response> {
         data.insert("auth".into(), Value::Object(auth));
         return Ok(Response::data(data));
     }
-    let mounts = core.mounts.snapshot();
-    let (entry, _) = MountTable::route(&mounts, path)
+    let (table, rest, prefix) = match path.strip_prefix("auth/") {
+        Some(rest) => (core.auth_mounts.snapshot(), rest, "auth/"),
+        None => (core.mounts.snapshot(), path, ""),
+    };
+    let (entry, _) = MountTable::route(&table, rest)
         .ok_or_else(|| CoreError::bad(format!("no mount at path {path:?}")))?;
     match describe(entry) {
-        Value::Object(m) => Ok(Response::data(m)),
+        Value::Object(mut m) => {
+            m.insert("path".into(), Value::String(format!("{prefix}{}", entry.path)));
+            Ok(Response::data(m))
+        }
         _ => Err(CoreError::internal("mount description is not an object")),
     }
 }
