@@ -256,3 +256,18 @@ def test_single_use_secret_id_under_concurrency(dev_server, client, approle):
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(login, range(8)))
     assert results.count(True) == 1
+
+
+def test_wrapped_secret_id_trusted_orchestrator_flow(dev_server, client, approle):
+    """The orchestrator gets a wrapped secret_id and hands only the wrapping token to the app."""
+    client.auth.approle.create_or_update_approle("app", token_policies=["default"], mount_point=approle)
+    role_id = client.auth.approle.read_role_id("app", mount_point=approle)["data"]["role_id"]
+    wrapped = client.auth.approle.generate_secret_id("app", wrap_ttl="60s", mount_point=approle)
+    assert wrapped["data"] is None
+    info = wrapped["wrap_info"]
+    assert info["creation_path"] == f"auth/{approle}/role/app/secret-id"
+
+    app = dev_server.client(token=info["token"])
+    secret_id = app.sys.unwrap()["data"]["secret_id"]
+    auth = dev_server.client(token="").auth.approle.login(role_id, secret_id, mount_point=approle)["auth"]
+    assert auth["policies"] == ["default"]
