@@ -252,3 +252,36 @@ def test_parameter_constraints(client, param_user, path, body, allowed):
     else:
         with pytest.raises(hvac.exceptions.Forbidden):
             user.secrets.kv.v1.create_or_update_secret(f"p/{path}", body, method="POST", mount_point=mount)
+
+
+@pytest.mark.parametrize("with_sudo", [False, True])
+def test_root_protected_paths_need_sudo(config_server_unsealed, tmp_path, with_sudo):
+    """sys/rotate, sys/audit/*, sys/seal and auth/token/accessors are root-protected in Vault:
+    `update`/`list` alone is not enough, the policy must add `sudo`."""
+    server = config_server_unsealed
+    root = server.client()
+    caps = '["create", "read", "update", "delete", "list"' + (', "sudo"]' if with_sudo else "]")
+    root.sys.create_or_update_acl_policy(
+        "ops",
+        f"""
+path "sys/rotate"             {{ capabilities = {caps} }}
+path "sys/audit/*"            {{ capabilities = {caps} }}
+path "auth/token/accessors/*" {{ capabilities = {caps} }}
+path "auth/token/accessors"   {{ capabilities = {caps} }}
+path "sys/seal"               {{ capabilities = {caps} }}
+""",
+    )
+    ops = server.client(token=root.auth.token.create(policies=["ops"], ttl="10m")["auth"]["client_token"])
+    calls = [
+        lambda: ops.sys.rotate_encryption_key(),
+        lambda: ops.sys.enable_audit_device("file", path="ops", options={"file_path": str(tmp_path / "a.log")}),
+        lambda: ops.auth.token.list_accessors(),
+        lambda: ops.sys.seal(),
+    ]
+    for call in calls:
+        if with_sudo:
+            call()
+        else:
+            with pytest.raises(hvac.exceptions.Forbidden):
+                call()
+    assert root.sys.is_sealed() is with_sudo
