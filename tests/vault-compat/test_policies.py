@@ -285,3 +285,21 @@ path "sys/seal"               {{ capabilities = {caps} }}
             with pytest.raises(hvac.exceptions.Forbidden):
                 call()
     assert root.sys.is_sealed() is with_sudo
+
+
+def test_identity_templated_paths_grant_nothing_without_an_entity(dev_server, client, kv1_mount):
+    """Tokens from auth/token/create have no entity: Vault drops templated paths for them. The
+    template text must never match literally either."""
+    name = uid("tmpl")
+    client.sys.create_or_update_acl_policy(
+        name,
+        f'path "{kv1_mount}/{{{{identity.entity.id}}}}/*" {{ capabilities = ["read", "create", "update"] }}\n'
+        f'path "{kv1_mount}/shared/*" {{ capabilities = ["read"] }}\n',
+    )
+    client.secrets.kv.v1.create_or_update_secret("shared/a", {"v": "1"}, mount_point=kv1_mount)
+    user = dev_server.client(token=token_with(client, name)["client_token"])
+    assert user.secrets.kv.v1.read_secret("shared/a", mount_point=kv1_mount)["data"] == {"v": "1"}
+    with pytest.raises(hvac.exceptions.Forbidden):
+        user.secrets.kv.v1.create_or_update_secret("someone/x", {"v": "1"}, method="POST", mount_point=kv1_mount)
+    with pytest.raises(hvac.exceptions.Forbidden):
+        user.adapter.post(f"/v1/{kv1_mount}/{{{{identity.entity.id}}}}/x", json={"v": "1"})
