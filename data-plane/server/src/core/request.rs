@@ -35,7 +35,6 @@ impl fmt::Debug for ClientToken {
     }
 }
 
-#[derive(Debug)]
 pub struct Request {
     pub op: Operation,
     /// Path below `/v1/`, validated (no `..`, no empty segments except a trailing `/`).
@@ -77,7 +76,7 @@ impl Request {
 }
 
 /// The `auth` block of a response (token creation, logins).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct AuthInfo {
     pub client_token: String,
     pub accessor: String,
@@ -96,7 +95,7 @@ pub struct AuthInfo {
 
 /// What a handler produced. `Raw` responses bypass the envelope (sys/health, sys/init, ...
 /// which Vault answers with bare JSON and sometimes a non-200 status).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Response {
     pub data: Option<Map<String, Value>>,
     pub auth: Option<AuthInfo>,
@@ -113,7 +112,7 @@ pub struct Response {
 }
 
 /// Vault's `wrap_info` block.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Clone, serde::Serialize)]
 pub struct WrapInfo {
     pub token: String,
     pub accessor: String,
@@ -124,7 +123,6 @@ pub struct WrapInfo {
     pub wrapped_accessor: String,
 }
 
-#[derive(Debug)]
 pub struct RawResponse {
     pub status: u16,
     pub body: Option<Value>,
@@ -172,4 +170,105 @@ macro_rules! obj {
         $( m.insert(String::from($k), serde_json::json!($v)); )*
         m
     }};
+}
+
+// Debug output never shows secrets: request/response data, tokens and raw bodies are reduced to
+// their shape (field names, lengths), so a stray `{:?}` in a log line cannot leak them.
+
+fn keys(m: &Map<String, Value>) -> Vec<&str> {
+    m.keys().map(String::as_str).collect()
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("op", &self.op)
+            .field("path", &self.path)
+            .field("data_keys", &keys(&self.data))
+            .field("token", &self.token)
+            .field("raw_body_len", &self.raw_body.as_ref().map(Vec::len))
+            .field("wrap_ttl", &self.wrap_ttl)
+            .field("remote_addr", &self.remote_addr)
+            .finish()
+    }
+}
+
+impl fmt::Debug for AuthInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthInfo")
+            .field("client_token", &"<redacted>")
+            .field("accessor", &self.accessor)
+            .field("policies", &self.policies)
+            .field("lease_duration", &self.lease_duration)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for WrapInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WrapInfo")
+            .field("token", &"<redacted>")
+            .field("accessor", &self.accessor)
+            .field("ttl", &self.ttl)
+            .field("creation_path", &self.creation_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for RawResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawResponse")
+            .field("status", &self.status)
+            .field("has_body", &self.body.is_some())
+            .field("bytes_len", &self.bytes.as_ref().map(|(_, b)| b.len()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("data_keys", &self.data.as_ref().map(keys))
+            .field("auth", &self.auth)
+            .field("wrap_info", &self.wrap_info)
+            .field("raw", &self.raw)
+            .field("mount_type", &self.mount_type)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let mut req = Request::new(Operation::Update, "secret/data/x").with_token("hvs.tok-secret");
+        req.data.insert("password".into(), Value::String("pw-secret".into()));
+        let auth = AuthInfo {
+            client_token: "hvs.issued-secret".into(),
+            accessor: "acc".into(),
+            policies: vec![],
+            token_policies: vec![],
+            identity_policies: None,
+            metadata: None,
+            lease_duration: 1,
+            renewable: false,
+            entity_id: String::new(),
+            token_type: "service".into(),
+            orphan: false,
+            mfa_requirement: None,
+            num_uses: 0,
+        };
+        let mut resp = Response::data(req.data.clone());
+        resp.auth = Some(auth);
+        let shown = format!(
+            "{req:?} {resp:?} {:?}",
+            Response::raw(200, Some(Value::String("root-secret".into())))
+        );
+        for secret in ["tok-secret", "pw-secret", "issued-secret", "root-secret"] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+        assert!(shown.contains("password"), "field names stay visible");
+    }
 }

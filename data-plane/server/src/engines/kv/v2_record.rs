@@ -20,7 +20,8 @@ pub struct MountConfig {
     pub delete_version_after: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// No Debug: it holds secret data.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Version {
     pub created: i64,
     /// When the version is (or will be) soft-deleted; 0 = not deleted.
@@ -50,7 +51,8 @@ impl Version {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// No Debug: it holds secret data.
+#[derive(Clone, Default, Serialize, Deserialize)]
 pub struct Record {
     pub created: i64,
     pub updated: i64,
