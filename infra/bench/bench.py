@@ -110,6 +110,7 @@ def main(argv: list[str]) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     repo = HERE.parent.parent
     facts = report.machine_facts(repo)
+    facts["binary"] = report.binary_fact(args.bin)
     params = {
         "per case": f"{args.duration:g} s timed after {args.warmup:g} s warm-up, "
                     f"wrk -t{args.threads} -c{args.connections}",

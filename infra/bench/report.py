@@ -3,8 +3,10 @@ target checks. Ratios are always against the floor measured in the same run and 
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
+import time
 from pathlib import Path
 
 from measure import CaseResult
@@ -25,6 +27,15 @@ def _cmd(args: list[str], cwd: Path | None = None) -> str:
                               check=True).stdout.rstrip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def binary_fact(binary: Path) -> str:
+    """When the measured binary was built, and whether this run built it: with SKIP_BUILD=1 the
+    binary can be older than the commit printed next to it."""
+    built = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(binary.stat().st_mtime))
+    how = ("built by this run from the work tree" if os.environ.get("BENCH_BUILT_BY_RUN") == "1"
+           else "prebuilt (SKIP_BUILD=1), may predate the commit above")
+    return f"release binary of {built}, {how}"
 
 
 def machine_facts(repo: Path) -> dict[str, str]:

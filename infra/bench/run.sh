@@ -20,6 +20,7 @@ done
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   (cd "$repo" && cargo build --release -p coffer-server)
+  export BENCH_BUILT_BY_RUN=1
 fi
 bin="$CARGO_TARGET_DIR/release/coffer-server"
 [[ -x "$bin" ]] || { echo "no server binary at $bin" >&2; exit 1; }
