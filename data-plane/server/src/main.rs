@@ -25,6 +25,9 @@ fn main() -> anyhow::Result<()> {
     let config = load_config(&args)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Durable writes queue on redb's single writer; a bounded pool caps memory under a
+        // write storm instead of parking hundreds of threads on the same lock.
+        .max_blocking_threads(64)
         .build()
         .context("cannot start the async runtime")?
         .block_on(serve(config))
