@@ -198,8 +198,10 @@ fn disable(core: &Core, path: &str, kind: Kind) -> CoreResult<Response> {
     };
     let prefix = format!("{}{}/", kind.storage_prefix(), victim.uuid);
     let next: Vec<MountEntry> = current.iter().filter(|e| e.path != p).cloned().collect();
+    let uuid = victim.uuid.clone();
     core.save_table(table, next)?;
     core.barrier.delete_prefix(&prefix)?;
+    core.transit.forget_mount(&uuid);
     Ok(Response::empty())
 }
 

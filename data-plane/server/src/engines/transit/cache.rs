@@ -78,6 +78,13 @@ impl KeyCache {
         Ok((out, next))
     }
 
+    /// Drops every cached key of a mount (after the mount is disabled).
+    pub fn forget_mount(&self, uuid: &str) {
+        if let Ok(mut g) = self.keys.write() {
+            g.retain(|id, _| id.split_once('/').map(|(m, _)| m != uuid).unwrap_or(true));
+        }
+    }
+
     pub fn remove(&self, ctx: &Ctx<'_>, name: &str) -> CoreResult<()> {
         ctx.view.delete(&storage_key(name))?;
         if let Ok(mut g) = self.keys.write() {
