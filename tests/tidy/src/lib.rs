@@ -22,7 +22,10 @@ pub fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if path.is_dir() {
-                if !matches!(name.as_ref(), "target" | ".git" | ".dev" | "node_modules" | "__pycache__") {
+                if !matches!(
+                    name.as_ref(),
+                    "target" | ".git" | ".dev" | "node_modules" | "__pycache__"
+                ) {
                     stack.push(path);
                 }
             } else if name.ends_with(ext) {

@@ -35,7 +35,10 @@ fn every_library_has_a_crate_doc() {
         .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| !t.trim_start().starts_with("//!")))
         .map(|p| rel(&root, &p))
         .collect();
-    fail_if_any("libraries whose lib.rs does not start with a //! doc saying what the crate is for", bad);
+    fail_if_any(
+        "libraries whose lib.rs does not start with a //! doc saying what the crate is for",
+        bad,
+    );
 }
 
 #[test]
@@ -123,7 +126,10 @@ fn the_two_commands_are_documented_and_run_by_ci() {
     let root = workspace_root();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap_or_default();
     let head: String = readme.lines().take(15).collect::<Vec<_>>().join("\n");
-    assert!(head.contains("./dev up") && head.contains("./dev test"), "README must open with ./dev up and ./dev test");
+    assert!(
+        head.contains("./dev up") && head.contains("./dev test"),
+        "README must open with ./dev up and ./dev test"
+    );
     let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap_or_default();
     assert!(ci.contains("./dev test"), ".ci/run must call ./dev test");
 }
