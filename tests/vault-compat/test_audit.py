@@ -5,12 +5,15 @@ request it could not audit. Runs on dedicated config servers (an audit device se
 """
 
 import json
+import os
+import signal
 
 import hvac
 import pytest
 
 from conftest import uid
 from harness.poll import wait_until
+
 
 SECRET_VALUE = "pl41ntext-must-never-be-logged"
 
@@ -182,9 +185,6 @@ def test_entries_record_the_client_address(config_server_unsealed, tmp_path):
 
 
 def test_sighup_reopens_the_file_for_logrotate(config_server_unsealed, tmp_path):
-    import os
-    import signal
-
     server = config_server_unsealed
     root = server.client()
     log_path = tmp_path / "audit.log"

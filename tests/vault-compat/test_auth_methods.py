@@ -3,10 +3,13 @@ approle (role_id/secret_id login, secret_id accessors and destruction, bind_secr
 limits), checking the issued token's policies/TTL against the configuration.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import hvac
 import pytest
 
 from conftest import uid
+from harness.poll import wait_until
 
 
 @pytest.fixture
@@ -176,8 +179,6 @@ def test_approle_delete_role(dev_server, client, approle):
 
 
 def test_approle_secret_id_ttl_expires(dev_server, client, approle):
-    from harness.poll import wait_until
-
     client.auth.approle.create_or_update_approle(
         "shortlived", token_policies=["default"], secret_id_ttl="2s", mount_point=approle
     )
@@ -238,8 +239,6 @@ def test_approle_secret_id_bound_cidrs(dev_server, client, approle):
 
 
 def test_single_use_secret_id_under_concurrency(dev_server, client, approle):
-    from concurrent.futures import ThreadPoolExecutor
-
     client.auth.approle.create_or_update_approle(
         "race", token_policies=["default"], secret_id_num_uses=1, mount_point=approle
     )

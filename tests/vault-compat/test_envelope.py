@@ -3,10 +3,12 @@ carries the full envelope, 204s have no body, the LIST verb and GET ?list=true (
 spelling hvac and the vault CLI use) are the same operation, and request ids are unique.
 """
 
+import re
 import uuid
 
 import pytest
 import requests
+
 
 ENVELOPE_KEYS = {"request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info", "warnings", "auth"}
 
@@ -138,8 +140,6 @@ def test_reports_a_vault_compatible_version(dev_server):
     """Clients gate features on the server's version (terraform-provider-vault reads it from
     sys/seal-status and compares with Vault releases), so the version must read as a Vault
     release that has the APIs coffer implements (>= 1.12), with coffer's own version as metadata."""
-    import re
-
     for path in ("sys/seal-status", "sys/health"):
         version = call(dev_server, "GET", path).json()["version"]
         m = re.match(r"^(\d+)\.(\d+)\.(\d+)", version)

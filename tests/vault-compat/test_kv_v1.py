@@ -5,6 +5,8 @@ JSON, both list forms (the LIST verb and GET ?list=true), and 404 shapes.
 import hvac
 import pytest
 
+from harness.poll import wait_until
+
 
 def test_write_read_delete(client, kv1_mount):
     assert client.secrets.kv.v1.create_or_update_secret(
@@ -74,8 +76,6 @@ def test_ttl_key_sets_lease_duration(client, kv1_mount):
 
 
 def test_upgrade_to_v2_via_tune_keeps_data(client, kv1_mount):
-    from harness.poll import wait_until
-
     client.secrets.kv.v1.create_or_update_secret("app/db", {"user": "u", "pw": "p"}, mount_point=kv1_mount)
     client.secrets.kv.v1.create_or_update_secret("top", {"k": "v"}, mount_point=kv1_mount)
     client.sys.tune_mount_configuration(kv1_mount, options={"version": "2"})

@@ -3,9 +3,13 @@ read+cas patch and the native HTTP PATCH), metadata (max_versions, cas_required,
 custom_metadata), soft delete/undelete/destroy, delete of metadata, list, mount configuration.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import hvac
 import pytest
 
+from conftest import uid
+from harness.poll import wait_until
 
 
 def write(client, mount, path, data, cas=None):
@@ -239,8 +243,6 @@ def test_v1_style_path_on_v2_mount_is_not_a_secret(client, kv2_mount):
 
 def test_concurrent_check_and_set_is_atomic(dev_server, client, kv2_mount):
     """Many writers race with cas=<version they read>: each version is won by exactly one."""
-    from concurrent.futures import ThreadPoolExecutor
-
     write(client, kv2_mount, "race", {"n": "0"})
 
     def attempt(worker):
@@ -291,8 +293,6 @@ def test_metadata_patch(client, kv2_mount):
 
 
 def test_delete_version_after(client, kv2_mount):
-    from harness.poll import wait_until
-
     client.secrets.kv.v2.update_metadata("ephemeral", delete_version_after="2s", mount_point=kv2_mount)
     write(client, kv2_mount, "ephemeral", {"v": "short-lived"})
     meta = client.secrets.kv.v2.read_secret_metadata("ephemeral", mount_point=kv2_mount)["data"]
@@ -312,8 +312,6 @@ def test_delete_version_after(client, kv2_mount):
 
 def test_hvac_defaults_work_against_dev_secret_mount(dev_server):
     """hvac's default mount_point is `secret`, which dev mode mounts as KV v2, like Vault."""
-    from conftest import uid
-
     c = dev_server.client()
     path = uid("default-mount")
     c.secrets.kv.create_or_update_secret(path, {"hello": "world"})  # hvac's default KV version is 2

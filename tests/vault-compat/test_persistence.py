@@ -4,6 +4,7 @@ devices. Expiry keeps running across the restart: a token whose TTL ends while t
 down is dead when it comes back.
 """
 
+import signal
 import time
 
 import hvac
@@ -81,8 +82,6 @@ def test_token_expiring_while_down_is_dead_after_restart(config_server_unsealed)
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
 def test_signals_shut_down_cleanly(config_server_unsealed, sig):
-    import signal
-
     server = config_server_unsealed
     server.client().auth.token.lookup_self()
     code = server.stop(sig=getattr(signal, sig), timeout=15)

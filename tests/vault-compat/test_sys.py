@@ -4,13 +4,20 @@ and the TLS listener. These run against a fresh server each (a config server sta
 uninitialised), never against the shared dev server.
 """
 
+import base64
 import secrets
+import signal
+import socket
+import ssl
+from urllib.parse import urlsplit
 
 import hvac
 import pytest
 import requests
 
 from conftest import uid
+from harness.hcl import make_self_signed_cert
+from harness.poll import wait_until
 
 
 def health(server, method="GET", **params):
@@ -254,8 +261,6 @@ def test_tls_listener(make_config_server):
 
 
 def test_generate_root_with_otp(make_config_server):
-    import base64
-
     server = make_config_server().start()
     result = server.init_and_unseal(shares=3, threshold=2)
     anon = server.client(token="")
@@ -310,10 +315,6 @@ def test_sealed_server_answers_503_everywhere_but_the_unauthenticated_status_end
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # asking for TLS 1.1 is the point
 def test_tls_refuses_legacy_protocol_versions(make_config_server):
-    import ssl
-    import socket
-    from urllib.parse import urlsplit
-
     server = make_config_server(tls=True).start()
     parts = urlsplit(server.url)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -329,13 +330,6 @@ def test_tls_refuses_legacy_protocol_versions(make_config_server):
 
 def test_sighup_reloads_tls_certificate(make_config_server):
     """Vault re-reads tls_cert_file/tls_key_file on SIGHUP so certificates rotate without a restart."""
-    import signal
-    import ssl
-    from urllib.parse import urlsplit
-
-    from harness.hcl import make_self_signed_cert
-    from harness.poll import wait_until
-
     server = make_config_server(tls=True).start()
     parts = urlsplit(server.url)
 

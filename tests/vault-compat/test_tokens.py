@@ -2,6 +2,8 @@
 revocation of the child tree, use limits and TTL expiry (short TTL + polling, no fixed sleeps).
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import hvac
 import pytest
 
@@ -267,8 +269,6 @@ def test_token_roles(dev_server, client):
 
 def test_num_uses_hold_under_concurrency(dev_server, client):
     """20 racing requests on a 5-use token: exactly 5 are served."""
-    from concurrent.futures import ThreadPoolExecutor
-
     token = client.auth.token.create(policies=["default"], ttl="1h", num_uses=5)["auth"]["client_token"]
 
     def use(_):

@@ -5,11 +5,15 @@ with the `cryptography` package, so "verify says valid" is not the only evidence
 """
 
 import base64
+import hashlib
+import hmac as std_hmac
 
-import hvac
-import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+import hvac
+import pytest
 
 from conftest import uid
 
@@ -394,8 +398,6 @@ def test_hmac_of_old_version_verifies_after_rotate(client, transit_mount):
 def test_exported_key_decrypts_vault_ciphertext_independently(client, transit_mount, key_type, cipher):
     """Vault's ciphertext is base64(nonce || ciphertext || tag); with the exported key the
     `cryptography` package must open it, proving the wire format, not just self-consistency."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
-
     name = uid("exp")
     client.secrets.transit.create_key(name, key_type=key_type, exportable=True, mount_point=transit_mount)
     ct = client.secrets.transit.encrypt_data(name, b64("wire format"), mount_point=transit_mount)["data"]["ciphertext"]
@@ -409,9 +411,6 @@ def test_exported_key_decrypts_vault_ciphertext_independently(client, transit_mo
 
 
 def test_exported_hmac_key_matches_vault_hmac(client, transit_mount):
-    import hashlib
-    import hmac as std_hmac
-
     name = uid("exp")
     client.secrets.transit.create_key(name, exportable=True, mount_point=transit_mount)
     mac = client.secrets.transit.generate_hmac(name, b64("msg"), algorithm="sha2-256", mount_point=transit_mount)
@@ -437,8 +436,6 @@ def test_random_bytes(client, transit_mount):
 
 
 def test_hash(client, transit_mount):
-    import hashlib
-
     digest = client.secrets.transit.hash_data(b64("abc"), algorithm="sha2-256", mount_point=transit_mount)
     assert digest["data"]["sum"] == hashlib.sha256(b"abc").hexdigest()
     digest = client.secrets.transit.hash_data(
@@ -461,8 +458,6 @@ def test_min_encryption_version(client, transit_mount):
 
 def test_ecdsa_jws_marshaling(client, transit_mount):
     """marshaling_algorithm=jws: the signature is raw r||s in base64url, as JOSE expects."""
-    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
     name = uid("jws")
     client.secrets.transit.create_key(name, key_type="ecdsa-p256", mount_point=transit_mount)
     sig = client.secrets.transit.sign_data(

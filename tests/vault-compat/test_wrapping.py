@@ -2,6 +2,8 @@
 unwrap (single use, both as body token and as X-Vault-Token), lookup, rewrap and wrap-TTL expiry.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import hvac
 import pytest
 
@@ -118,8 +120,6 @@ path "{kv1_mount}/wrapped-only" {{
 
 
 def test_unwrap_is_single_use_under_concurrency(dev_server, client):
-    from concurrent.futures import ThreadPoolExecutor
-
     token = client.sys.wrap(payload={"once": "only"}, ttl=60)["wrap_info"]["token"]
 
     def unwrap(_):
