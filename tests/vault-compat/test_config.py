@@ -5,10 +5,12 @@ coffer-server unchanged.
 """
 
 import json
+import secrets as pysecrets
 
 import pytest
 
-from harness.coffer import server_from_text
+from harness.coffer import CofferServer, server_from_text
+from harness.process import free_port
 
 
 def hcl(listener_line, extra=""):
@@ -128,11 +130,6 @@ def test_config_directory(server_bin, tmp_path):
 
 def test_dev_mode_from_environment(server_bin, tmp_path):
     """The official Vault image and many CI setups configure dev mode through the environment."""
-    import secrets as pysecrets
-
-    from harness.coffer import CofferServer
-    from harness.process import free_port
-
     port = free_port()
     token = "env-root-" + pysecrets.token_hex(6)
     server = CofferServer(
