@@ -24,3 +24,4 @@ mod roles;
 mod secrets;
 mod service_principals;
 mod session;
+mod shapes;
