@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub struct Caller {
     /// The presented token id (secret; never logged).
     pub id: String,
-    pub entry: TokenEntry,
+    pub entry: Arc<TokenEntry>,
     pub acl: Arc<AclHandle>,
 }
 
@@ -101,7 +101,8 @@ impl Core {
         if id.is_empty() {
             return Err(CoreError::PermissionDenied);
         }
-        let entry = self.tokens.lookup(&self.barrier, id)?.ok_or(CoreError::PermissionDenied)?;
+        let entry =
+            self.tokens.lookup_shared(&self.barrier, id)?.ok_or(CoreError::PermissionDenied)?;
         if !crate::util::cidr::allows(&entry.bound_cidrs, req.remote_addr.map(|a| a.ip())) {
             return Err(CoreError::PermissionDenied);
         }

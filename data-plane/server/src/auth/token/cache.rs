@@ -8,14 +8,14 @@
 
 use super::entry::TokenEntry;
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 /// Beyond this many entries the cache starts over (tokens are re-read on demand).
 const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Default)]
 struct Inner {
-    map: HashMap<String, TokenEntry>,
+    map: HashMap<String, Arc<TokenEntry>>,
     epoch: u64,
 }
 
@@ -25,7 +25,8 @@ pub struct TokenCache {
 }
 
 impl TokenCache {
-    pub fn get(&self, hash: &str) -> Option<TokenEntry> {
+    /// A shared handle: authenticating a request costs a reference-count bump, not a copy.
+    pub fn get(&self, hash: &str) -> Option<Arc<TokenEntry>> {
         self.inner.read().ok().and_then(|g| g.map.get(hash).cloned())
     }
 
@@ -43,7 +44,7 @@ impl TokenCache {
             if g.map.len() >= MAX_ENTRIES {
                 g.map.clear();
             }
-            g.map.insert(entry.hash.clone(), entry.clone());
+            g.map.insert(entry.hash.clone(), Arc::new(entry.clone()));
         }
     }
 
@@ -54,7 +55,7 @@ impl TokenCache {
             if g.map.len() >= MAX_ENTRIES {
                 g.map.clear();
             }
-            g.map.insert(entry.hash.clone(), entry.clone());
+            g.map.insert(entry.hash.clone(), Arc::new(entry.clone()));
         }
     }
 

@@ -78,7 +78,7 @@ pub fn handle(core: &Core, caller: &Caller, req: &Request, path: &str) -> CoreRe
 /// The token named by the `token` field (or the caller's own when absent).
 fn target_token(core: &Core, caller: &Caller, req: &Request) -> CoreResult<(String, TokenEntry)> {
     match fields::opt_str(&req.data, "token")?.filter(|t| !t.is_empty()) {
-        None => Ok((caller.id.clone(), caller.entry.clone())),
+        None => Ok((caller.id.clone(), (*caller.entry).clone())),
         Some(t) => {
             let entry = core.tokens.lookup(&core.barrier, t)?.ok_or(CoreError::PermissionDenied)?;
             Ok((t.to_owned(), entry))

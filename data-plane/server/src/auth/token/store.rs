@@ -193,6 +193,15 @@ impl TokenStore {
 
     /// The live entry for a token hash (`None` if unknown or expired).
     pub fn lookup_hash(&self, barrier: &Barrier, hash: &str) -> CoreResult<Option<TokenEntry>> {
+        Ok(self.lookup_hash_shared(barrier, hash)?.map(|e| (*e).clone()))
+    }
+
+    /// Like [`TokenStore::lookup_hash`], returning the cached entry without copying it.
+    pub fn lookup_hash_shared(
+        &self,
+        barrier: &Barrier,
+        hash: &str,
+    ) -> CoreResult<Option<std::sync::Arc<TokenEntry>>> {
         let now = now_unix();
         if let Some(e) = self.cache.get(hash) {
             return Ok((!e.is_expired(now)).then_some(e));
@@ -202,7 +211,20 @@ impl TokenStore {
         if let Some(e) = &entry {
             self.cache.fill(epoch, e);
         }
-        Ok(entry.filter(|e| !e.is_expired(now)))
+        Ok(entry.filter(|e| !e.is_expired(now)).map(std::sync::Arc::new))
+    }
+
+    /// The live entry for a token id, shared (the per-request authentication path).
+    pub fn lookup_shared(
+        &self,
+        barrier: &Barrier,
+        id: &str,
+    ) -> CoreResult<Option<std::sync::Arc<TokenEntry>>> {
+        if id.is_empty() || id.len() > 256 {
+            return Ok(None);
+        }
+        let hash = self.hash_id(barrier, id)?;
+        self.lookup_hash_shared(barrier, &hash)
     }
 
     pub fn lookup(&self, barrier: &Barrier, id: &str) -> CoreResult<Option<TokenEntry>> {
