@@ -6,6 +6,7 @@ import hvac
 import pytest
 
 from conftest import uid
+from harness.poll import wait_until
 
 VAULT_DEFAULT_MAX_TTL = 768 * 3600  # Vault's system max lease TTL (32 days)
 
@@ -200,3 +201,24 @@ def test_read_single_mount_and_auth_method(client, kv2_mount):
 
     with pytest.raises((hvac.exceptions.InvalidRequest, hvac.exceptions.InvalidPath)):
         client.adapter.get(f"/v1/sys/mounts/{uid('absent')}")
+
+
+def test_move_backend(client):
+    source, target = uid("from"), uid("to")
+    client.sys.enable_secrets_engine("kv", path=source, options={"version": "2"})
+    try:
+        client.secrets.kv.v2.create_or_update_secret("moved", {"v": "1"}, mount_point=source)
+        client.sys.move_backend(source, target)
+
+        def moved():
+            mounts = client.sys.list_mounted_secrets_engines()["data"]
+            return target + "/" in mounts and source + "/" not in mounts
+
+        wait_until(moved, timeout=15, interval=0.1, what="remount to finish")
+        got = client.secrets.kv.v2.read_secret("moved", mount_point=target, raise_on_deleted_version=True)
+        assert got["data"]["data"] == {"v": "1"}
+        with pytest.raises((hvac.exceptions.InvalidPath, hvac.exceptions.Forbidden)):
+            client.secrets.kv.v2.read_secret("moved", mount_point=source, raise_on_deleted_version=True)
+    finally:
+        client.sys.disable_secrets_engine(source)
+        client.sys.disable_secrets_engine(target)
