@@ -69,7 +69,7 @@ def client(dev_server):
 
 @pytest.fixture
 def make_config_server(server_bin, tmp_path):
-    """Factory: `make_config_server(tls=False, listener_extra="", extra="", env=None)` returns a
+    """Factory: `make_config_server(tls=False, listener_extra="", extra="", env=None, extra_args=())` returns a
     configured but not yet started CofferServer; all of them are stopped at teardown."""
     started = []
 

@@ -97,7 +97,7 @@ def dev_server(binary, workdir):
     return server.start(ready_codes={200})
 
 
-def config_server(binary, workdir, *, tls=False, listener_extra="", extra="", env=None):
+def config_server(binary, workdir, *, tls=False, listener_extra="", extra="", env=None, extra_args=()):
     """Write an HCL config into `workdir` and start a (not yet started) server object from it."""
     workdir = Path(workdir)
     storage = workdir / "data"
@@ -112,7 +112,7 @@ def config_server(binary, workdir, *, tls=False, listener_extra="", extra="", en
     server = CofferServer(
         binary,
         workdir,
-        argv_tail=[f"-config={config_path}"],
+        argv_tail=[f"-config={config_path}", *extra_args],
         url=f"{scheme}://127.0.0.1:{port}",
         verify=str(tls_pair[0]) if tls else True,
         env=env,
