@@ -101,6 +101,9 @@ pub fn opt_str_map(
             .iter()
             .map(|(k, v)| match v {
                 Value::String(s) => Ok((k.clone(), s.clone())),
+                // Vault decodes these weakly: `{"version": 2}` means "2".
+                Value::Number(n) => Ok((k.clone(), n.to_string())),
+                Value::Bool(b) => Ok((k.clone(), b.to_string())),
                 _ => Err(wrong(name, "a map of strings")),
             })
             .collect::<CoreResult<_>>()
