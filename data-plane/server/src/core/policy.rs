@@ -120,6 +120,10 @@ impl PolicyStore {
         if name == ROOT_POLICY {
             return Err(CoreError::bad("cannot update \"root\" policy"));
         }
+        // Wrapping tokens carry this name; a stored policy must never grant them anything.
+        if name == crate::core::wrapping::WRAPPING_POLICY {
+            return Err(CoreError::bad("cannot update \"response-wrapping\" policy"));
+        }
         Policy::parse(&name, text).map_err(|e| CoreError::bad(e.to_string()))?;
         Self::view(barrier)
             .put_json(&name, &Stored { name: name.clone(), policy: text.to_owned() })?;
