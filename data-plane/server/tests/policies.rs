@@ -65,3 +65,24 @@ path "kv/params" {
     assert_eq!(caps["data"]["kv/locked"], json!(["deny"]));
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_policy_names_are_refused() {
+    let s = TestServer::dev().await;
+    // (method, name, expected status)
+    for (method, name, expect) in [
+        ("PUT", "root", 400),
+        ("PUT", "response-wrapping", 400),
+        ("DELETE", "default", 400),
+        ("DELETE", "root", 400),
+        ("PUT", "Mixed", 204),
+    ] {
+        let body = (method == "PUT")
+            .then(|| json!({"policy": "path \"x\" { capabilities = [\"read\"] }"}));
+        let (st, v) = s.root(method, &format!("sys/policies/acl/{name}"), body).await;
+        assert_eq!(st.as_u16(), expect, "{method} {name}: {v}");
+    }
+    let (_, list) = s.root("LIST", "sys/policies/acl", None).await;
+    assert_eq!(list["data"]["keys"], json!(["default", "mixed", "root"]));
+    s.stop().await;
+}
