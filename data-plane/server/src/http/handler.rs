@@ -11,6 +11,9 @@ use axum::extract::State;
 use axum::response::Response;
 use http::{header, Method, StatusCode};
 
+/// Upper bound for a snapshot restore body (buffered in memory).
+const MAX_SNAPSHOT_BYTES: usize = 1 << 30;
+
 /// The connection's peer address, attached to each request by the server's accept loop.
 #[derive(Clone, Copy, Debug)]
 pub struct PeerAddr(pub std::net::SocketAddr);
@@ -66,7 +69,14 @@ pub async fn v1(State(state): State<AppState>, req: axum::extract::Request) -> R
             );
         }
     }
-    let bytes = match axum::body::to_bytes(body, state.max_request_size).await {
+    // Snapshot restores carry the whole store; like Vault they are not held to
+    // max_request_size (still bounded, since the body is buffered).
+    let limit = if path.starts_with("sys/storage/raft/snapshot") {
+        state.max_request_size.max(MAX_SNAPSHOT_BYTES)
+    } else {
+        state.max_request_size
+    };
+    let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(e) => {
             if is_length_limit(&e) {
