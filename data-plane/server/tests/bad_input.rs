@@ -45,6 +45,14 @@ async fn bad_requests_are_client_errors() {
         ("POST", "/v1/auth/token/create", r#"{"ttl":"forever"}"#, 400),
         ("POST", "/v1/auth/token/create", r#"{"ttl":null,"policies":null,"meta":null}"#, 200),
         ("POST", "/v1/auth/token/create", r#"{"num_uses":-1}"#, 400),
+        // Absurd TTLs saturate instead of overflowing.
+        ("POST", "/v1/auth/token/create", r#"{"ttl":"99999999999999999999s"}"#, 200),
+        (
+            "POST",
+            "/v1/auth/token/create",
+            r#"{"ttl":18446744073709551615,"explicit_max_ttl":18446744073709551615}"#,
+            200,
+        ),
         ("POST", "/v1/sys/mounts/m1", r#"{"type":5}"#, 400),
         ("POST", "/v1/sys/mounts/m2", r#"{"type":"nope"}"#, 400),
         (

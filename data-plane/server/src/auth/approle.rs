@@ -334,7 +334,7 @@ fn new_secret(
         accessor: ids::uuid(),
         metadata: metadata(d)?,
         creation_time: now,
-        expiration_time: if ttl > 0 { now + ttl as i64 } else { 0 },
+        expiration_time: if ttl > 0 { now.saturating_add(crate::util::secs(ttl)) } else { 0 },
         num_uses: num_uses.max(0),
         cidr_list: {
             let l = fields::opt_str_list(d, "cidr_list")?.unwrap_or_default();

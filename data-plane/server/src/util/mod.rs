@@ -6,6 +6,11 @@ pub mod duration;
 pub mod fields;
 pub mod ids;
 
+/// A duration in seconds as a signed offset, saturating (user-supplied TTLs can be huge).
+pub fn secs(d: u64) -> i64 {
+    i64::try_from(d).unwrap_or(i64::MAX)
+}
+
 /// Seconds since the Unix epoch.
 pub fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

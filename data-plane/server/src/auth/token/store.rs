@@ -157,7 +157,7 @@ impl TokenStore {
             creation_time: now,
             ttl,
             creation_ttl: ttl,
-            expire_time: (ttl > 0).then_some(now + ttl as i64),
+            expire_time: (ttl > 0).then_some(now.saturating_add(crate::util::secs(ttl))),
             explicit_max_ttl: p.explicit_max_ttl,
             period: p.period,
             renewable: p.renewable && ttl > 0,
@@ -385,14 +385,15 @@ impl TokenStore {
         } else {
             increment.filter(|i| *i > 0).unwrap_or(entry.ttl)
         };
-        let mut limit = entry.creation_time.saturating_add(self.max_ttl as i64);
+        let mut limit = entry.creation_time.saturating_add(crate::util::secs(self.max_ttl));
         if entry.explicit_max_ttl > 0 {
-            limit = limit.min(entry.creation_time + entry.explicit_max_ttl as i64);
+            limit = limit
+                .min(entry.creation_time.saturating_add(crate::util::secs(entry.explicit_max_ttl)));
         }
         if entry.period > 0 && entry.explicit_max_ttl == 0 {
             limit = i64::MAX;
         }
-        let expire = now.saturating_add(ttl as i64).min(limit);
+        let expire = now.saturating_add(crate::util::secs(ttl)).min(limit);
         ttl = (expire - now).max(0) as u64;
         let mut e = entry.clone();
         e.ttl = ttl;

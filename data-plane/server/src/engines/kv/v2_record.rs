@@ -94,7 +94,7 @@ impl Record {
         let n = self.current_version + 1;
         let dva = self.effective_dva(cfg);
         let deletion = if dva > 0 {
-            now.saturating_add((dva as i64).saturating_mul(1_000_000_000))
+            now.saturating_add(crate::util::secs(dva).saturating_mul(1_000_000_000))
         } else {
             0
         };

@@ -42,8 +42,9 @@ pub fn rotate_due(
             let Some(shared) = cache.get(&ctx, &name)? else { continue };
             let due = match shared.read() {
                 Ok(k) => {
-                    let period = k.auto_rotate_period() as i64;
-                    period > 0 && latest_created(&k).is_some_and(|t| now - t >= period)
+                    let period = crate::util::secs(k.auto_rotate_period());
+                    period > 0
+                        && latest_created(&k).is_some_and(|t| now.saturating_sub(t) >= period)
                 }
                 Err(_) => false,
             };
