@@ -126,6 +126,13 @@ pub fn rewrap(ctx: &Ctx<'_>, req: &Request, tail: &str) -> CoreResult<Response> 
     Ok(Response::data(obj! { "ciphertext" => out.ciphertext, "key_version" => out.key_version }))
 }
 
+/// `key_version`, rejecting values that do not fit (no silent truncation).
+fn key_version(req: &Request) -> CoreResult<Option<u32>> {
+    fields::opt_u64(&req.data, "key_version")?
+        .map(|v| u32::try_from(v).map_err(|_| CoreError::bad("invalid key_version")))
+        .transpose()
+}
+
 fn b64_field(req: &Request, name: &'static str) -> CoreResult<Option<Vec<u8>>> {
     match fields::opt_str(&req.data, name)?.filter(|s| !s.is_empty()) {
         None => Ok(None),
@@ -151,7 +158,7 @@ pub fn datakey(ctx: &Ctx<'_>, req: &Request, tail: &str) -> CoreResult<Response>
     let p = EncryptParams {
         context: context.as_deref(),
         nonce: nonce.as_deref(),
-        key_version: fields::opt_u64(&req.data, "key_version")?.map(|v| v as u32),
+        key_version: key_version(req)?,
         associated_data: None,
     };
     let dk = read(&k)?.datakey(kind, bits, &p).map_err(transit_err)?;
@@ -211,7 +218,7 @@ pub fn hmac(ctx: &Ctx<'_>, req: &Request, tail: &str) -> CoreResult<Response> {
     let (name, suffix) = name_and_suffix(tail)?;
     let k = existing(ctx, name)?;
     let alg = algorithm(req, suffix)?;
-    let version = fields::opt_u64(&req.data, "key_version")?.map(|v| v as u32);
+    let version = key_version(req)?;
     let (items, is_batch) = input_items(req)?;
     let results = read(&k)?.hmac_batch(&items, alg, version);
     finish(req, results, is_batch, &["hmac"])
@@ -219,7 +226,7 @@ pub fn hmac(ctx: &Ctx<'_>, req: &Request, tail: &str) -> CoreResult<Response> {
 
 fn sign_params<'a>(req: &Request, suffix: Option<&str>) -> CoreResult<SignParams<'a>> {
     Ok(SignParams {
-        key_version: fields::opt_u64(&req.data, "key_version")?.map(|v| v as u32),
+        key_version: key_version(req)?,
         hash_algorithm: algorithm(req, suffix)?,
         prehashed: fields::opt_bool(&req.data, "prehashed")?.unwrap_or(false),
         marshaling: Marshaling::parse(
