@@ -3,6 +3,7 @@ shares, restart, and the server comes back unsealed without anyone typing a key.
 unreachable at start-up the server must not come up unsealed.
 """
 
+import base64
 import shutil
 import sys
 from pathlib import Path
@@ -140,3 +141,20 @@ def test_unreachable_kms_keeps_server_sealed(make_config_server, kms):
     resp = requests.get(f"{server.url}/v1/sys/health", timeout=5)
     assert resp.status_code == 503
     assert resp.json()["sealed"] is True
+
+
+def test_generate_root_with_recovery_keys(make_config_server, kms):
+    """Under an auto-seal, root generation is authorised by recovery shares, not unseal keys."""
+    endpoint, key_id, _ = kms
+    server = make_config_server(extra=seal_stanza(endpoint, key_id), env=AWS_ENV).start()
+    anon = server.client(token="")
+    init = anon.sys.initialize(recovery_shares=3, recovery_threshold=2)
+    attempt = anon.sys.start_root_token_generation()
+    assert attempt["required"] == 2
+    anon.sys.generate_root(init["recovery_keys"][0], attempt["nonce"])
+    done = anon.sys.generate_root(init["recovery_keys_base64"][1], attempt["nonce"])
+    assert done["complete"] is True
+    encoded = done["encoded_token"]
+    raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+    token = bytes(a ^ b for a, b in zip(raw, attempt["otp"].encode())).decode()
+    assert server.client(token=token).auth.token.lookup_self()["data"]["policies"] == ["root"]
