@@ -27,6 +27,25 @@
 //! log_format = "text"             # or "json"
 //! log_filter = "info,sqlx::postgres::notice=warn"
 //! # otlp_endpoint = "http://localhost:4318"   # needs the `otlp` cargo feature
+//!
+//! [provisioning]                  # the engine that turns cluster specs into AWS resources
+//! enabled = false
+//! poll_interval_ms = 1000
+//! lease_duration_ms = 30000
+//! max_concurrent_operations = 16
+//! join_token_ttl_secs = 3600
+//! bucket_retention_days = 30
+//! kms_deletion_window_days = 30
+//! control_plane_url = "http://127.0.0.1:8080"   # how nodes reach this API
+//! retry = { initial_backoff_ms = 250, max_backoff_ms = 30000, max_attempts = 10 }
+//!
+//! [provisioning.aws]
+//! home_region = "us-east-1"
+//! control_plane_principal_arn = ""              # required when enabled
+//! s3_force_path_style = false
+//! # endpoint_url = "http://127.0.0.1:5000"      # e.g. moto
+//! # access_key_id = "test"                      # static credentials; unset: default chain
+//! # secret_access_key = "test"
 //! ```
 
 use std::net::SocketAddr;
@@ -36,6 +55,8 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use secrecy::SecretString;
 use serde::Deserialize;
+
+pub use crate::provisioning::ProvisioningSettings;
 
 /// Configuration could not be read or did not match the expected shape.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +78,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     #[serde(default)]
     pub telemetry: TelemetrySettings,
+    #[serde(default)]
+    pub provisioning: ProvisioningSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -176,7 +199,9 @@ impl Default for TelemetrySettings {
 /// filter they would be rejected as unknown fields. Typos inside a section are still rejected.
 fn is_section_key(key: &figment::value::UncasedStr) -> bool {
     let section = key.as_str().split('.').next().unwrap_or_default();
-    ["http", "database", "auth", "telemetry"].iter().any(|s| s.eq_ignore_ascii_case(section))
+    ["http", "database", "auth", "telemetry", "provisioning"]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(section))
 }
 
 impl Settings {
@@ -214,6 +239,9 @@ impl Settings {
                 "auth.service_token_ttl_secs must be at least 60",
             ),
         ];
+        if let Some(msg) = self.provisioning.problem() {
+            return Err(ConfigError::OutOfRange(msg));
+        }
         match checks.into_iter().find(|(ok, _)| !ok) {
             Some((_, msg)) => Err(ConfigError::OutOfRange(msg)),
             None => Ok(()),
@@ -244,6 +272,8 @@ impl Settings {
                 ..AuthSettings::default()
             },
             telemetry: TelemetrySettings::default(),
+            // Off: API tests expect operations to stay pending. Engine tests turn it on.
+            provisioning: ProvisioningSettings::default(),
         }
     }
 }

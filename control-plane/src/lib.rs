@@ -12,6 +12,7 @@
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod provisioning;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::http::{self, AppState};
+use crate::provisioning::{self, Engine};
 use crate::service::{ControlPlane, OperationEvents};
 use crate::store;
 
@@ -24,11 +25,28 @@ pub struct Application {
     cp: ControlPlane,
     events: OperationEvents,
     settings: Settings,
+    /// The provisioning engine, when `provisioning.enabled`.
+    engine: Option<Engine>,
 }
 
 impl Application {
-    /// Connects, migrates and binds.
+    /// Connects, migrates and binds. With `provisioning.enabled`, also builds the AWS client
+    /// from `provisioning.aws` for the engine.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let cloud = if settings.provisioning.enabled {
+            Some(provisioning::cloud::aws_cloud(&settings.provisioning.aws).await)
+        } else {
+            None
+        };
+        Self::build_with_cloud(settings, cloud).await
+    }
+
+    /// Like [`build`](Self::build) with the engine's cloud supplied by the caller (any
+    /// `Cloud` implementation); `None` or `provisioning.enabled = false` runs no engine.
+    pub async fn build_with_cloud(
+        settings: Settings,
+        cloud: Option<Arc<dyn coffer_cloud::Cloud>>,
+    ) -> anyhow::Result<Application> {
         let pool =
             store::connect(&settings.database).await.context("connecting to the database")?;
         store::migrate(&pool).await.context("running database migrations")?;
@@ -39,7 +57,13 @@ impl Application {
         let events = OperationEvents::default();
         let cp = ControlPlane::new(pool.clone(), settings.auth.clone(), events.clone())
             .context("configuring the control plane")?;
-        Ok(Application { listener, local_addr, pool, cp, events, settings })
+        let engine = match cloud {
+            Some(cloud) if settings.provisioning.enabled => {
+                Some(Engine::new(pool.clone(), cloud, settings.provisioning.clone()))
+            }
+            _ => None,
+        };
+        Ok(Application { listener, local_addr, pool, cp, events, settings, engine })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -67,12 +91,16 @@ impl Application {
                 .collect(),
         });
         let app = http::router(state, self.settings.http.body_limit_bytes);
+        let engine_task = self.engine.map(|e| tokio::spawn(e.run(shutdown.child_token())));
         tracing::info!(addr = %self.local_addr, "control plane listening");
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await
             .context("serving HTTP")?;
         shutdown.cancel();
+        if let Some(task) = engine_task {
+            let _ = task.await;
+        }
         let _ = listener_task.await;
         self.pool.close().await;
         tracing::info!("control plane stopped");

@@ -9,6 +9,7 @@ pub mod error;
 mod extract;
 mod health;
 mod members;
+mod nodes;
 mod oauth;
 mod openapi;
 mod operations;
@@ -85,6 +86,7 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(clusters::get_cluster, clusters::update_cluster, clusters::delete_cluster))
         .routes(routes!(operations::get_operation))
         .routes(routes!(operations::wait_operation))
+        .routes(routes!(nodes::register_node))
 }
 
 /// The OpenAPI 3.1 document for every route.

@@ -9,6 +9,7 @@ mod authz;
 mod clusters;
 mod credentials;
 mod members;
+mod nodes;
 pub mod notify;
 mod operations;
 mod orgs;
@@ -20,6 +21,7 @@ use uuid::Uuid;
 pub use auth::{Authenticated, IssuedToken, LoginResult, OAuthError, SignupResult};
 pub use clusters::{ClusterPatch, ClusterRequest, ClusterWithOperation};
 pub use credentials::{hash_token, PasswordHasher};
+pub use nodes::{NodeRegistration, RegisteredNode};
 pub use notify::OperationEvents;
 pub use service_principals::CreatedServicePrincipal;
 

@@ -17,6 +17,7 @@
 pub mod clusters;
 pub mod idempotency;
 pub mod members;
+pub mod nodes;
 pub mod operations;
 pub mod orgs;
 pub mod releases;

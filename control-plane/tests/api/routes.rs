@@ -129,6 +129,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/orgs/{org_id}/operations/{op_id}", Org(Viewer)),
     route("GET", "/v1/orgs/{org_id}/operations/{op_id}/wait", Org(Viewer)),
     route("POST", "/v1/nodes/register", Public),
+    route("POST", "/v1/nodes/register", Public),
 ];
 
 /// Routes scoped to an org, i.e. the ones authorization decides on.
