@@ -86,6 +86,8 @@ async fn every_non_public_route_requires_credentials() {
         sp: uuid::Uuid::new_v4().to_string(),
         user: owner.id.clone(),
     };
+    let sp = app.create_sp(&owner.own_org, &owner.token, "admin").await;
+    let sp_token = app.sp_token(&sp).await;
     let garbage = [
         "",
         "garbage",
@@ -102,6 +104,13 @@ async fn every_non_public_route_requires_credentials() {
                 .request(route.method(), app.url(&path))
                 .header("authorization", format!("Bearer {token}"));
             TestApp::finish(req).await.expect_error(401, "unauthenticated");
+        }
+        // Customer credentials are not operator credentials.
+        if route.access == Access::Operator {
+            for token in [&owner.token, &sp_token] {
+                let resp = app.send(route.method(), &path, Some(token), None).await;
+                resp.expect_error(401, "unauthenticated");
+            }
         }
         // A real token in the wrong scheme is not a credential either.
         let req = app

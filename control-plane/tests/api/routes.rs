@@ -33,6 +33,8 @@ pub enum Access {
     Authenticated,
     /// A member (user or service principal) of the org in the path with at least this role.
     Org(Role),
+    /// A platform operator's bearer token; customer credentials never qualify.
+    Operator,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -103,7 +105,7 @@ const fn route(method: &'static str, path: &'static str, access: Access) -> Rout
     Route { method, path, access }
 }
 
-use Access::{Authenticated, Org, Public};
+use Access::{Authenticated, Operator, Org, Public};
 use Role::{Admin, Contributor, Viewer};
 
 pub const ROUTES: &[Route] = &[
@@ -129,7 +131,9 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/orgs/{org_id}/operations/{op_id}", Org(Viewer)),
     route("GET", "/v1/orgs/{org_id}/operations/{op_id}/wait", Org(Viewer)),
     route("POST", "/v1/nodes/register", Public),
-    route("POST", "/v1/nodes/register", Public),
+    route("POST", "/v1/platform/login", Public),
+    route("GET", "/v1/platform/orphans", Operator),
+    route("GET", "/v1/platform/metrics", Operator),
 ];
 
 /// Routes scoped to an org, i.e. the ones authorization decides on.
