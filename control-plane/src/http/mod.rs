@@ -99,6 +99,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
     let (router, _) = api().split_for_parts();
     router
+        .merge(crate::console::router())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

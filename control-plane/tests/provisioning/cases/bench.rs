@@ -65,6 +65,8 @@ fn cpu_seconds(cp: &CpProcess, since: u64, hz: f64) -> f64 {
     (cp.cpu_ticks() - since) as f64 / hz
 }
 
+// The report lines are the benchmark's output; engine.sh greps them from stdout.
+#[allow(clippy::print_stdout)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run infra/bench/engine.sh"]
 async fn engine_benchmark() {

@@ -25,7 +25,6 @@ pub struct Api {
 /// A cluster the API accepted, with the operation that creates it.
 #[derive(Clone, Debug)]
 pub struct Created {
-    pub cluster: Value,
     pub cref: ClusterRef,
     pub op: Uuid,
 }
@@ -93,13 +92,13 @@ impl Api {
 
     fn accepted(&self, what: &str, (status, body): (u16, Value)) -> Created {
         assert_eq!(status, 202, "{what}: {body}");
-        let cluster = body["cluster"].clone();
+        let cluster = &body["cluster"];
         let cref = ClusterRef::new(
-            uuid_field(&cluster, "id"),
+            uuid_field(cluster, "id"),
             self.org,
             cluster["region"].as_str().expect("region").to_owned(),
         );
-        Created { cluster, cref, op: uuid_field(&body["operation"], "id") }
+        Created { cref, op: uuid_field(&body["operation"], "id") }
     }
 
     /// Creates a cluster from `spec` (name is generated).

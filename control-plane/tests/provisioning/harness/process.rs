@@ -134,7 +134,9 @@ fn listening_addr(line: &str) -> Option<String> {
 impl CpProcess {
     /// Starts the binary and waits (bounded) until it listens.
     pub async fn start(config: &CpConfig) -> CpProcess {
-        let mut cmd = Command::new(BIN);
+        // COFFER_CP_BIN: run another build of the binary (the benchmark uses a release one).
+        let bin = std::env::var("COFFER_CP_BIN").unwrap_or_else(|_| BIN.to_owned());
+        let mut cmd = Command::new(bin);
         // Only what the test sets: a developer's own COFFER_* variables must not leak in.
         cmd.arg("serve").env_clear().env("NO_COLOR", "1").kill_on_drop(true);
         if let Ok(path) = std::env::var("PATH") {

@@ -1,0 +1,61 @@
+//! Request helpers for console handlers: URL-encoded form bodies and path ids, both rejected
+//! through [`ConsoleError`] so a malformed request gets the same friendly page as any other.
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ConsoleError;
+
+/// Path parameters; an id that does not parse cannot name anything, so it is a 404.
+pub struct Ids<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Ids<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Ids(p.0))
+            .map_err(|_| ConsoleError::NotFound("page"))
+    }
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ConsoleError> {
+    serde_urlencoded::from_bytes(body).map_err(|_| {
+        ConsoleError::Invalid("the form was incomplete; reload the page and try again".into())
+    })
+}
+
+/// Which form field a service validation message is about, judged by the field name it
+/// starts with (the domain layer words its messages that way), so the error can be shown
+/// next to that field instead of at the top of the form.
+pub fn field_of<'a>(message: &str, fields: &[&'a str]) -> Option<&'a str> {
+    let first = message.split([' ', ':']).next().unwrap_or("");
+    fields
+        .iter()
+        .copied()
+        .find(|f| first.eq_ignore_ascii_case(f) || message.starts_with(&format!("{f} ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_of_table() {
+        let fields = ["name", "tier", "size", "region", "version"];
+        let check =
+            |msg: &str, expect: Option<&str>| assert_eq!(field_of(msg, &fields), expect, "{msg}");
+        check("tier must be one of: dev, essentials, standard", Some("tier"));
+        check("size large is not available for tier dev; valid sizes: small", Some("size"));
+        check("version 9.9.9 is not a known release", Some("version"));
+        check("nothing to update", None);
+        check("", None);
+    }
+}
