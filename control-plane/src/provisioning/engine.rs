@@ -43,33 +43,35 @@ impl Engine {
                 pool,
                 cloud,
                 settings: Arc::new(settings),
-                owner: Uuid::new_v4(),
+                replica: Uuid::new_v4(),
                 fault,
                 retry,
             }),
         }
     }
 
-    /// This replica's lease owner id.
+    /// This replica's id (in logs).
     pub fn replica_id(&self) -> Uuid {
-        self.shared.owner
+        self.shared.replica
     }
 
     /// Runs until `shutdown` is cancelled, then waits for in-flight runs to stop.
     pub async fn run(self, shutdown: CancellationToken) {
         let shared = self.shared;
         let max = shared.settings.max_concurrent_operations;
-        tracing::info!(replica = %shared.owner, "provisioning engine started");
+        tracing::info!(replica = %shared.replica, "provisioning engine started");
         let mut runs = JoinSet::new();
         let purger = tokio::spawn(purge_loop(shared.clone(), shutdown.clone()));
         loop {
             while runs.try_join_next().is_some() {}
             while runs.len() < max && !shutdown.is_cancelled() {
-                match leases::claim(&shared.pool, shared.owner, shared.settings.lease_duration())
-                    .await
+                // A fresh lease id per claim: if this replica's own lease lapses and it claims
+                // the operation again, the stale run is fenced off like any other replica.
+                let lease_id = Uuid::new_v4();
+                match leases::claim(&shared.pool, lease_id, shared.settings.lease_duration()).await
                 {
                     Ok(Some(claimed)) => {
-                        tracing::info!(operation = %claimed.id, replica = %shared.owner, "claimed operation");
+                        tracing::info!(operation = %claimed.id, replica = %shared.replica, "claimed operation");
                         runs.spawn(runner::run(shared.clone(), claimed, shutdown.child_token()));
                     }
                     Ok(None) => break,
@@ -87,7 +89,7 @@ impl Engine {
         }
         while runs.join_next().await.is_some() {}
         let _ = purger.await;
-        tracing::info!(replica = %shared.owner, "provisioning engine stopped");
+        tracing::info!(replica = %shared.replica, "provisioning engine stopped");
     }
 }
 

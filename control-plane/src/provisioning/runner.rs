@@ -29,8 +29,8 @@ pub struct Shared {
     pub pool: PgPool,
     pub cloud: Arc<dyn Cloud>,
     pub settings: Arc<ProvisioningSettings>,
-    /// This replica's identity in `operations.lease_owner`.
-    pub owner: Uuid,
+    /// This replica's identity, for logs. Leases are held by claim (see `Claimed::lease_id`).
+    pub replica: Uuid,
     pub fault: FaultHook,
     pub retry: RetryPolicy,
 }
@@ -58,8 +58,13 @@ enum StepEnd {
 pub async fn run(shared: Arc<Shared>, claimed: Claimed, shutdown: CancellationToken) {
     let lost = CancellationToken::new();
     let stop_heartbeat = CancellationToken::new();
-    let heartbeat =
-        tokio::spawn(heartbeat(shared.clone(), claimed.id, lost.clone(), stop_heartbeat.clone()));
+    let heartbeat = tokio::spawn(heartbeat(
+        shared.clone(),
+        claimed.id,
+        claimed.lease_id,
+        lost.clone(),
+        stop_heartbeat.clone(),
+    ));
     let outcome = drive(&shared, &claimed, &shutdown, &lost).await;
     stop_heartbeat.cancel();
     let _ = heartbeat.await;
@@ -73,7 +78,7 @@ pub async fn run(shared: Arc<Shared>, claimed: Claimed, shutdown: CancellationTo
         }
     };
     if release {
-        if let Err(e) = leases::release(&shared.pool, claimed.id, shared.owner).await {
+        if let Err(e) = leases::release(&shared.pool, claimed.id, claimed.lease_id).await {
             tracing::warn!(operation = %claimed.id, error = %e, "could not release lease");
         }
     }
@@ -82,6 +87,7 @@ pub async fn run(shared: Arc<Shared>, claimed: Claimed, shutdown: CancellationTo
 async fn heartbeat(
     shared: Arc<Shared>,
     id: Uuid,
+    owner: Uuid,
     lost: CancellationToken,
     stop: CancellationToken,
 ) {
@@ -92,7 +98,7 @@ async fn heartbeat(
             () = stop.cancelled() => return,
             () = tokio::time::sleep(every) => {}
         }
-        match leases::heartbeat(&shared.pool, id, shared.owner, lease).await {
+        match leases::heartbeat(&shared.pool, id, owner, lease).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(operation = %id, "lease lost to another replica");
@@ -155,10 +161,10 @@ async fn drive(
             return fail(shared, claimed, Some(kind), &err, step.attempt, Some(step.position))
                 .await;
         };
-        match run_step(shared, &ctx, name, step.position, shutdown, lost).await? {
+        match run_step(shared, &ctx, claimed.lease_id, name, step.position, shutdown, lost).await? {
             StepEnd::Done => {
                 let mut tx = pool.begin().await?;
-                if !leases::fence(&mut tx, claimed.id, shared.owner).await? {
+                if !leases::fence(&mut tx, claimed.id, claimed.lease_id).await? {
                     return Ok(Stop::LeaseLost);
                 }
                 step_db::finish(&mut tx, claimed.id, step.position, "succeeded", None).await?;
@@ -175,7 +181,7 @@ async fn drive(
         }
     }
     let mut tx = pool.begin().await?;
-    if !leases::fence(&mut tx, claimed.id, shared.owner).await? {
+    if !leases::fence(&mut tx, claimed.id, claimed.lease_id).await? {
         return Ok(Stop::LeaseLost);
     }
     leases::finish(&mut tx, claimed.id, "succeeded", None).await?;
@@ -199,7 +205,7 @@ async fn fail(
     let message = err.final_message(attempts);
     tracing::error!(operation = %claimed.id, error = %err, attempts, "operation failed");
     let mut tx = shared.pool.begin().await?;
-    if !leases::fence(&mut tx, claimed.id, shared.owner).await? {
+    if !leases::fence(&mut tx, claimed.id, claimed.lease_id).await? {
         return Ok(Stop::LeaseLost);
     }
     if let Some(position) = position {
@@ -235,12 +241,13 @@ async fn pause(
 async fn run_step(
     shared: &Shared,
     ctx: &StepCtx,
+    owner: Uuid,
     name: StepName,
     position: i32,
     shutdown: &CancellationToken,
     lost: &CancellationToken,
 ) -> Result<StepEnd, StoreError> {
-    let (pool, op, owner) = (&shared.pool, ctx.operation_id, shared.owner);
+    let (pool, op) = (&shared.pool, ctx.operation_id);
     loop {
         let Some(attempt) = step_db::begin_attempt(pool, op, owner, position).await? else {
             return Ok(StepEnd::Stop(Stop::LeaseLost));

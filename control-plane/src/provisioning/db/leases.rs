@@ -17,13 +17,15 @@ pub struct Claimed {
     pub org_id: Uuid,
     pub cluster_id: Uuid,
     pub kind: String,
+    /// Identifies this claim in `operations.lease_owner`; every write of the run is fenced by it.
+    pub lease_id: Uuid,
 }
 
 fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Claims the oldest claimable operation for `owner`, if any.
+/// Claims the oldest claimable operation under the new lease id `owner`, if any.
 pub async fn claim(
     db: impl PgExecutor<'_>,
     owner: Uuid,
@@ -45,7 +47,7 @@ pub async fn claim(
              ORDER BY o.created_at, o.id
              LIMIT 1
              FOR UPDATE SKIP LOCKED)
-         RETURNING id, org_id, cluster_id, kind",
+         RETURNING id, org_id, cluster_id, kind, lease_owner AS lease_id",
     )
     .bind(owner)
     .bind(millis(lease))

@@ -106,7 +106,9 @@ pub fn settings() -> ProvisioningSettings {
     let mut s = ProvisioningSettings {
         enabled: true,
         poll_interval_ms: 20,
-        lease_duration_ms: 600,
+        // Long enough that a loaded CI machine does not miss heartbeats (takeover tests wait
+        // for it to lapse).
+        lease_duration_ms: 2000,
         ..ProvisioningSettings::default()
     };
     s.retry.initial_backoff_ms = 5;
@@ -118,7 +120,6 @@ pub fn settings() -> ProvisioningSettings {
 
 /// A running engine replica.
 pub struct Replica {
-    pub id: Uuid,
     shutdown: CancellationToken,
     task: JoinHandle<()>,
 }
@@ -132,10 +133,9 @@ impl Replica {
     ) -> Replica {
         let cloud: Arc<dyn Cloud> = cloud;
         let engine = Engine::with_fault_hook(pool.clone(), cloud, s, fault);
-        let id = engine.replica_id();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(engine.run(shutdown.clone()));
-        Replica { id, shutdown, task }
+        Replica { shutdown, task }
     }
 
     pub async fn stop(self) {

@@ -42,15 +42,11 @@ async fn crash_after_each_step_resumes_on_another_replica_without_duplicates() {
         let (hook, fired) = crash_after(crash_step);
         let a = Replica::start(&pool, cloud.clone(), settings(), hook);
         wait_flag(&fired).await;
-        let a_id = a.id;
         a.stop().await;
-        // The crashed replica kept its lease: nobody resumes until it lapses.
+        // The crashed run kept its lease: nobody resumes until it lapses.
         let held = op(&pool, s.op_id).await;
-        assert_eq!(
-            (held.state.as_str(), held.lease_owner),
-            ("running", Some(a_id)),
-            "{crash_step}"
-        );
+        assert_eq!(held.state, "running", "{crash_step}");
+        assert!(held.lease_owner.is_some(), "{crash_step}");
 
         let b = Replica::start(&pool, cloud.clone(), settings(), FaultHook::default());
         wait_for_node_wait(&pool, s.op_id).await;
