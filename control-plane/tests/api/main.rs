@@ -13,6 +13,7 @@ mod bodies;
 mod cluster_validation;
 mod clusters;
 mod concurrency;
+mod console_parity;
 mod isolation;
 mod lifecycle;
 mod lists;
