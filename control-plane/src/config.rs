@@ -46,6 +46,10 @@
 //! # endpoint_url = "http://127.0.0.1:5000"      # e.g. moto
 //! # access_key_id = "test"                      # static credentials; unset: default chain
 //! # secret_access_key = "test"
+//!
+//! [platform]                      # operator accounts and the orphan sweeper
+//! operator_token_ttl_secs = 3600
+//! sweeper = { enabled = false, interval_secs = 900, regions = [] }   # [] = every region
 //! ```
 
 use std::net::SocketAddr;
@@ -56,6 +60,7 @@ use figment::Figment;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use crate::platform::PlatformSettings;
 pub use crate::provisioning::ProvisioningSettings;
 
 /// Configuration could not be read or did not match the expected shape.
@@ -80,6 +85,8 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     #[serde(default)]
     pub provisioning: ProvisioningSettings,
+    #[serde(default)]
+    pub platform: PlatformSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -199,7 +206,7 @@ impl Default for TelemetrySettings {
 /// filter they would be rejected as unknown fields. Typos inside a section are still rejected.
 fn is_section_key(key: &figment::value::UncasedStr) -> bool {
     let section = key.as_str().split('.').next().unwrap_or_default();
-    ["http", "database", "auth", "telemetry", "provisioning"]
+    ["http", "database", "auth", "telemetry", "provisioning", "platform"]
         .iter()
         .any(|s| s.eq_ignore_ascii_case(section))
 }
@@ -242,6 +249,9 @@ impl Settings {
         if let Some(msg) = self.provisioning.problem() {
             return Err(ConfigError::OutOfRange(msg));
         }
+        if let Some(msg) = self.platform.problem() {
+            return Err(ConfigError::OutOfRange(msg));
+        }
         match checks.into_iter().find(|(ok, _)| !ok) {
             Some((_, msg)) => Err(ConfigError::OutOfRange(msg)),
             None => Ok(()),
@@ -274,6 +284,8 @@ impl Settings {
             telemetry: TelemetrySettings::default(),
             // Off: API tests expect operations to stay pending. Engine tests turn it on.
             provisioning: ProvisioningSettings::default(),
+            // Sweeper off: it needs AWS. Its own tests turn it on against moto.
+            platform: PlatformSettings::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod console;
 pub mod domain;
 pub mod http;
+pub mod platform;
 pub mod provisioning;
 pub mod service;
 pub mod startup;

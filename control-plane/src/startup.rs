@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::http::{self, AppState};
+use crate::platform::{Platform, Sweeper};
 use crate::provisioning::{self, Engine};
 use crate::service::{ControlPlane, OperationEvents};
 use crate::store;
@@ -27,13 +28,17 @@ pub struct Application {
     settings: Settings,
     /// The provisioning engine, when `provisioning.enabled`.
     engine: Option<Engine>,
+    platform: Platform,
+    /// The orphan sweeper, when `platform.sweeper.enabled`.
+    sweeper: Option<Sweeper>,
 }
 
 impl Application {
     /// Connects, migrates and binds. With `provisioning.enabled`, also builds the AWS client
     /// from `provisioning.aws` for the engine.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let cloud = if settings.provisioning.enabled {
+        // The orphan sweeper lists resources through the same AWS client.
+        let cloud = if settings.provisioning.enabled || settings.platform.sweeper.enabled {
             Some(provisioning::cloud::aws_cloud(&settings.provisioning.aws).await)
         } else {
             None
@@ -57,17 +62,50 @@ impl Application {
         let events = OperationEvents::default();
         let cp = ControlPlane::new(pool.clone(), settings.auth.clone(), events.clone())
             .context("configuring the control plane")?;
+        let metrics = Arc::default();
+        let platform = Platform::new(
+            pool.clone(),
+            &settings.platform,
+            settings.auth.password_hash,
+            Arc::clone(&metrics),
+        )
+        .context("configuring platform operators")?;
+        let sweeper = match &cloud {
+            Some(cloud) if settings.platform.sweeper.enabled => Some(Sweeper::new(
+                pool.clone(),
+                Arc::clone(cloud),
+                &settings.platform.sweeper,
+                metrics,
+            )),
+            _ => None,
+        };
         let engine = match cloud {
             Some(cloud) if settings.provisioning.enabled => {
                 Some(Engine::new(pool.clone(), cloud, settings.provisioning.clone()))
             }
             _ => None,
         };
-        Ok(Application { listener, local_addr, pool, cp, events, settings, engine })
+        Ok(Application {
+            listener,
+            local_addr,
+            pool,
+            cp,
+            events,
+            settings,
+            engine,
+            platform,
+            sweeper,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The orphan sweeper (when `platform.sweeper.enabled`), e.g. for a test to run
+    /// [`Sweeper::sweep_once`] while the periodic task also runs.
+    pub fn sweeper(&self) -> Option<Sweeper> {
+        self.sweeper.clone()
     }
 
     /// Serves until `shutdown` is cancelled, then drains in-flight requests (long polls return
@@ -89,9 +127,11 @@ impl Application {
                 .iter()
                 .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
                 .collect(),
+            platform: self.platform,
         });
         let app = http::router(state, self.settings.http.body_limit_bytes);
         let engine_task = self.engine.map(|e| tokio::spawn(e.run(shutdown.child_token())));
+        let sweeper_task = self.sweeper.map(|s| tokio::spawn(s.run(shutdown.child_token())));
         tracing::info!(addr = %self.local_addr, "control plane listening");
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
@@ -99,6 +139,9 @@ impl Application {
             .context("serving HTTP")?;
         shutdown.cancel();
         if let Some(task) = engine_task {
+            let _ = task.await;
+        }
+        if let Some(task) = sweeper_task {
             let _ = task.await;
         }
         let _ = listener_task.await;

@@ -59,12 +59,20 @@ mod tests {
             password_hash: PasswordHashSettings { memory_kib: 64, iterations: 1, parallelism: 1 },
             ..AuthSettings::default()
         };
+        let platform = crate::platform::Platform::new(
+            pool.clone(),
+            &Default::default(),
+            auth.password_hash,
+            Default::default(),
+        )
+        .unwrap();
         let cp = ControlPlane::new(pool, auth, OperationEvents::default()).unwrap();
         let state = Arc::new(AppState {
             cp,
             shutdown: CancellationToken::new(),
             secure_cookies: false,
             allowed_origins: Vec::new(),
+            platform,
         });
         let app = crate::http::router(state, 1024);
         let res =

@@ -14,6 +14,7 @@ mod oauth;
 mod openapi;
 mod operations;
 mod orgs;
+mod platform;
 pub mod request_id;
 mod schema;
 mod service_principals;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Normalised (lowercase, no trailing '/') console origins; empty = same host only.
     pub allowed_origins: Vec<String>,
+    /// Operator use-cases (`/v1/platform/*`), separate from customer ones.
+    pub platform: crate::platform::Platform,
 }
 
 #[derive(OpenApi)]
@@ -87,6 +90,9 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(operations::get_operation))
         .routes(routes!(operations::wait_operation))
         .routes(routes!(nodes::register_node))
+        .routes(routes!(platform::login))
+        .routes(routes!(platform::list_orphans))
+        .routes(routes!(platform::metrics))
 }
 
 /// The OpenAPI 3.1 document for every route.

@@ -21,6 +21,7 @@ mod members;
 mod openapi;
 mod operations;
 mod outage;
+mod platform;
 mod roles;
 mod secrets;
 mod service_principals;

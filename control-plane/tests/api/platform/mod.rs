@@ -1,0 +1,9 @@
+//! `/v1/platform/*`: operator accounts (created by the admin command), operator login, the
+//! separation of operator and customer credentials in both directions, and the orphan sweeper
+//! against a real moto server.
+
+mod admin;
+mod login;
+mod moto;
+mod support;
+mod sweeper;
