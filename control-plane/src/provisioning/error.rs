@@ -66,7 +66,7 @@ impl StepError {
     pub fn public_message(&self) -> String {
         match self {
             StepError::Cloud(e) => cloud_message(e),
-            StepError::Store(_) => "internal error; retrying".to_owned(),
+            StepError::Store(_) => "internal error; retrying with back-off".to_owned(),
             StepError::Permanent { message, .. } => message.clone(),
         }
     }
@@ -152,6 +152,20 @@ mod tests {
             "(InvalidParameterValue)",
         );
         check(ErrorKind::Permanent, None, "cloud_rejected", "ec2:RunInstances");
+    }
+
+    #[test]
+    fn final_messages_say_retries_stopped() {
+        let check = |e: StepError, expect: &str| assert_eq!(e.final_message(4), expect);
+        check(
+            StepError::Cloud(CloudError::new(ErrorKind::Transient, "kms:CreateKey", None, "x")),
+            "AWS is unavailable or throttling kms:CreateKey; gave up after 4 attempts",
+        );
+        check(
+            StepError::Store(StoreError::Conflict("c".into())),
+            "internal error; gave up after 4 attempts",
+        );
+        check(StepError::permanent("unsupported", "no"), "no");
     }
 
     #[test]
