@@ -131,6 +131,26 @@
       sync();
     });
 
+    // Loading state: a submitted form's button shows it is working and cannot be pressed
+    // twice. Runs after the per-form listeners, so a cancelled confirmation is respected.
+    document.addEventListener("submit", function (ev) {
+      if (ev.defaultPrevented) return;
+      var btn = ev.target.querySelector("button[type=submit]");
+      if (!btn) return;
+      btn.setAttribute("aria-busy", "true");
+      btn.classList.add("busy");
+      setTimeout(function () { btn.disabled = true; }, 0);
+    });
+    // Coming back through the history cache must not leave buttons stuck "working".
+    window.addEventListener("pageshow", function (ev) {
+      if (!ev.persisted) return;
+      document.querySelectorAll("button.busy").forEach(function (btn) {
+        btn.classList.remove("busy");
+        btn.removeAttribute("aria-busy");
+        btn.disabled = false;
+      });
+    });
+
     // Close the org switcher on Escape, returning focus to it.
     document.addEventListener("keydown", function (ev) {
       if (ev.key !== "Escape") return;
