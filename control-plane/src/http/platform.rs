@@ -35,7 +35,7 @@ impl From<PlatformError> for ApiError {
 }
 
 /// An authenticated platform operator (bearer token only).
-pub struct Operator(#[allow(dead_code)] pub OperatorId);
+pub struct Operator(pub OperatorId);
 
 impl FromRequestParts<Arc<AppState>> for Operator {
     type Rejection = ApiError;
@@ -147,10 +147,12 @@ pub struct OrphanList {
         (status = 401, body = ErrorBody)))]
 pub async fn list_orphans(
     State(state): State<Arc<AppState>>,
-    _operator: Operator,
+    Operator(operator): Operator,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<OrphanList>, ApiError> {
     let (size, token) = q.parse()?;
+    // Findings name every tenant's resources: leave an audit trail of who looked.
+    tracing::info!(operator_id = %operator.0, "operator listed orphan findings");
     let page = state.platform.list_orphans(size, token).await?;
     Ok(Json(OrphanList {
         orphans: page.items.into_iter().map(OrphanDto::from).collect(),

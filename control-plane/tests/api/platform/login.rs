@@ -39,6 +39,11 @@ async fn operator_logs_in_and_reads_platform_routes() {
 
     // Bad page parameters are the usual 400.
     app.get("/v1/platform/orphans?page_size=0", &token).await.expect_error(400, "invalid_argument");
+
+    // Neither the password nor the token reached a log line; the access was audited.
+    let logs = crate::logs::captured();
+    assert!(!logs.contains(PASSWORD) && !logs.contains(&token), "secret in logs:\n{logs}");
+    assert!(logs.contains("operator listed orphan findings"), "{logs}");
 }
 
 #[tokio::test]

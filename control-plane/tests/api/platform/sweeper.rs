@@ -112,6 +112,13 @@ async fn sweep_reports_exactly_the_resources_no_live_cluster_owns() {
     assert_eq!(sg["first_seen"], first_seen);
     assert_ne!(sg["last_seen"], first_seen, "last_seen must move: {sg}");
 
+    // Each new orphan was logged once, though seen by two sweeps.
+    let logged = crate::logs::captured()
+        .lines()
+        .filter(|l| l.contains("orphaned cloud resource found") && l.contains(&ghost_sg.group_id))
+        .count();
+    assert_eq!(logged, 1, "{}", crate::logs::captured());
+
     // Once the group is gone (and the key scheduled for deletion), the findings resolve.
     cloud.delete_security_group(&ghost).await.unwrap();
     cloud.schedule_kms_key_deletion(&ghost, &ghost_key.key_id, 7).await.unwrap();
