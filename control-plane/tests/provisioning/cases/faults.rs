@@ -54,13 +54,29 @@ async fn survive(region: &str, plan: FaultPlan) {
 /// 20 % of calls throttled or failed before they reach AWS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_and_server_errors_are_retried_without_duplicates() {
-    survive("eu-central-1", FaultPlan { fail_before: 0.2, fail_after: 0.0, seed: 0x00c0_ffee })
-        .await;
+    let plan = FaultPlan { fail_before: 0.2, fail_after: 0.0, lose_only: &[], seed: 0x00c0_ffee };
+    survive("eu-central-1", plan).await;
 }
 
-/// 10 % of calls take effect but their answer is lost (a 500 instead): the engine's retries
-/// must find what the lost call made rather than make it again.
+/// 30 % of EC2, S3 and IAM calls take effect but their answer is lost (a 500 instead): the
+/// engine's retries must find what the lost call made rather than make it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_answers_do_not_duplicate_resources() {
-    survive("eu-central-1", FaultPlan { fail_before: 0.0, fail_after: 0.1, seed: 0x5eed }).await;
+    let plan = FaultPlan {
+        fail_before: 0.0,
+        fail_after: 0.3,
+        lose_only: &["ec2", "s3", "iam"],
+        seed: 0x5eed,
+    };
+    survive("eu-central-1", plan).await;
+}
+
+/// The same with KMS answers lost too. `kms:CreateKey` has no idempotency token, so a lost
+/// answer followed by a retry makes a second key (tagged for the cluster, no alias) that
+/// nothing ever deletes. Reported to the engine (COORDINATION.md, ENGT finding 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "ENGT finding 1: a lost kms:CreateKey answer leaks a duplicate key"]
+async fn lost_kms_answers_do_not_leak_keys() {
+    let plan = FaultPlan { fail_before: 0.0, fail_after: 0.3, lose_only: &[], seed: 0x5eed };
+    survive("eu-central-1", plan).await;
 }

@@ -221,6 +221,24 @@ impl Api {
             }
         })
         .await;
+        // More live instances than nodes is a duplicate launch: name them, not a token error.
+        let described: Vec<String> = instances
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {:?} {:?}",
+                    i.instance_id().unwrap_or_default(),
+                    i.state().and_then(|s| s.name()),
+                    i.launch_time()
+                )
+            })
+            .collect();
+        assert_eq!(
+            instances.len(),
+            nodes,
+            "duplicate instances for cluster {}: {described:?}",
+            c.id()
+        );
         let mut registered = 0;
         for inst in instances {
             let id = inst.instance_id().expect("instance id").to_owned();

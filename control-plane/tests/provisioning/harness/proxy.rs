@@ -5,10 +5,12 @@
 //! (KMS `400 ThrottlingException`, IAM `400 Throttling`, EC2 `503 RequestLimitExceeded`, S3
 //! `503 SlowDown`) and plain `500`s. Faults are injected either before the call reaches moto
 //! (nothing happened) or after it (the call took effect but the answer was lost), the harder
-//! case for idempotency.
+//! case for idempotency. It also gives RunInstances the ClientToken idempotency EC2 has and
+//! moto lacks, so a lost launch answer is tested against AWS semantics, not a moto gap.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -24,6 +26,8 @@ pub struct FaultPlan {
     pub fail_before: f64,
     /// Share of calls forwarded, whose answer is then replaced by a 500.
     pub fail_after: f64,
+    /// Services (SigV4 scope names) whose answers `fail_after` may lose; empty: all.
+    pub lose_only: &'static [&'static str],
     pub seed: u64,
 }
 
@@ -41,6 +45,8 @@ struct Inner {
     counter: AtomicU64,
     stats: Arc<Stats>,
     client: reqwest::Client,
+    /// RunInstances answers by ClientToken (see `handle`).
+    launches: Mutex<HashMap<String, Answer>>,
 }
 
 /// A running proxy; stops when dropped.
@@ -126,10 +132,29 @@ fn answer((status, content_type, body): (u16, &'static str, String)) -> Response
 const HOP_BY_HOP: [&str; 5] =
     ["host", "content-length", "connection", "transfer-encoding", "expect"];
 
-async fn forward(inner: &Inner, req: Request) -> Result<Response, String> {
-    let (parts, body) = req.into_parts();
+/// A finished upstream answer, kept whole so it can be replayed.
+#[derive(Clone)]
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+}
+
+impl Answer {
+    fn replay(self) -> Response {
+        let mut response = Response::new(Body::from(self.body));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers;
+        response
+    }
+}
+
+async fn forward(
+    inner: &Inner,
+    parts: &axum::http::request::Parts,
+    body: axum::body::Bytes,
+) -> Result<Answer, String> {
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let body = axum::body::to_bytes(body, usize::MAX).await.map_err(|e| e.to_string())?;
     let mut out =
         inner.client.request(parts.method.clone(), format!("{}{path}", inner.upstream)).body(body);
     for (name, value) in &parts.headers {
@@ -151,11 +176,21 @@ async fn forward(inner: &Inner, req: Request) -> Result<Response, String> {
             headers.append(n, v);
         }
     }
-    let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
-    let mut response = Response::new(Body::from(bytes));
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    Ok(response)
+    let body = resp.bytes().await.map_err(|e| e.to_string())?;
+    Ok(Answer { status, headers, body })
+}
+
+/// The `ClientToken` of an EC2 `RunInstances` call (query protocol, form-encoded body).
+pub fn run_instances_token(body: &[u8]) -> Option<String> {
+    let form = std::str::from_utf8(body).ok()?;
+    let all: Vec<(&str, &str)> = form.split('&').filter_map(|kv| kv.split_once('=')).collect();
+    let is_run = all.iter().any(|(k, v)| *k == "Action" && *v == "RunInstances");
+    let token = all.iter().find(|(k, _)| *k == "ClientToken").map(|(_, v)| (*v).to_owned());
+    if is_run {
+        token
+    } else {
+        None
+    }
 }
 
 async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
@@ -168,14 +203,35 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         counter.fetch_add(1, Ordering::Relaxed);
         return answer(error_answer(&service, throttle));
     }
-    let result = forward(&inner, req).await;
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    // EC2 makes RunInstances idempotent per ClientToken; moto does not, so the proxy replays
+    // the first successful answer for a token, as EC2 would.
+    let token = if service == "ec2" { run_instances_token(&body) } else { None };
+    if let Some(token) = &token {
+        let cached = inner.launches.lock().unwrap().get(token).cloned();
+        if let Some(cached) = cached {
+            return cached.replay();
+        }
+    }
+    let result = forward(&inner, &parts, body).await;
     inner.stats.forwarded.fetch_add(1, Ordering::Relaxed);
     match result {
-        Ok(_) if p < inner.plan.fail_before + inner.plan.fail_after => {
-            inner.stats.lost_answers.fetch_add(1, Ordering::Relaxed);
-            answer(error_answer(&service, false))
+        Ok(a) => {
+            if let (Some(token), true) = (token, a.status.is_success()) {
+                inner.launches.lock().unwrap().insert(token, a.clone());
+            }
+            let losable =
+                inner.plan.lose_only.is_empty() || inner.plan.lose_only.contains(&service.as_str());
+            if losable && p < inner.plan.fail_before + inner.plan.fail_after {
+                inner.stats.lost_answers.fetch_add(1, Ordering::Relaxed);
+                answer(error_answer(&service, false))
+            } else {
+                a.replay()
+            }
         }
-        Ok(resp) => resp,
         Err(e) => (StatusCode::BAD_GATEWAY, e).into_response(),
     }
 }
@@ -190,6 +246,7 @@ impl FaultProxy {
             counter: AtomicU64::new(0),
             stats: stats.clone(),
             client: reqwest::Client::new(),
+            launches: Mutex::new(HashMap::new()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
         let url = format!("http://{}", listener.local_addr().expect("proxy addr"));
@@ -218,6 +275,17 @@ fn service_from_the_signature_scope() {
     );
     check("AWS4-HMAC-SHA256 Credential=test/20261122/us-east-1/s3/aws4_request", "s3");
     check("Bearer nothing", "");
+}
+
+#[test]
+fn run_instances_tokens() {
+    let check = |body: &str, expect: Option<&str>| {
+        assert_eq!(run_instances_token(body.as_bytes()).as_deref(), expect, "{body}");
+    };
+    check("Action=RunInstances&Version=2016-11-15&ClientToken=abc&MinCount=1", Some("abc"));
+    check("Action=RunInstances&MinCount=1", None);
+    check("Action=DescribeInstances&ClientToken=abc", None);
+    check("", None);
 }
 
 #[test]
