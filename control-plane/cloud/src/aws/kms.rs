@@ -105,21 +105,40 @@ async fn create(
     policy: &str,
     names_role: bool,
 ) -> Result<Found, CloudError> {
-    let created = kms
-        .create_key()
-        .description(format!("Coffer cluster {}", c.id()))
-        .key_usage(KeyUsageType::EncryptDecrypt)
-        .key_spec(KeySpec::SymmetricDefault)
-        .policy(policy)
-        .set_tags(Some(tags(c)?))
-        .send()
-        .await
-        .op("kms:CreateKey")
-        .map_err(|e| policy_error(e, names_role))?;
-    let meta = created
-        .key_metadata
-        .ok_or_else(|| CloudError::unexpected("kms:CreateKey", "no key metadata"))?;
-    let key_id = meta.key_id().to_owned();
+    // CreateKey has no idempotency token, so the SDK must not retry it blindly: a retry after a
+    // lost answer mints a second key and leaks the first. One attempt here; on a transient
+    // failure we look for the key the lost answer may hide before giving up.
+    let sent =
+        kms.create_key()
+            .description(format!("Coffer cluster {}", c.id()))
+            .key_usage(KeyUsageType::EncryptDecrypt)
+            .key_spec(KeySpec::SymmetricDefault)
+            .policy(policy)
+            .set_tags(Some(tags(c)?))
+            .customize()
+            .config_override(aws_sdk_kms::config::Builder::default().retry_config(
+                aws_sdk_kms::config::retry::RetryConfig::standard().with_max_attempts(1),
+            ))
+            .send()
+            .await
+            .op("kms:CreateKey")
+            .map_err(|e| policy_error(e, names_role));
+    let (key_id, arn) = match sent {
+        Ok(created) => {
+            let meta = created
+                .key_metadata
+                .ok_or_else(|| CloudError::unexpected("kms:CreateKey", "no key metadata"))?;
+            let arn = meta
+                .arn()
+                .ok_or_else(|| CloudError::unexpected("kms:CreateKey", "key without ARN"))?;
+            (meta.key_id().to_owned(), arn.to_owned())
+        }
+        Err(e) if e.kind() == ErrorKind::Transient => match adopt_unaliased(kms, c).await? {
+            Some(found) => (found.key_id, found.arn),
+            None => return Err(e),
+        },
+        Err(e) => return Err(e),
+    };
     match kms
         .create_alias()
         .alias_name(alias)
@@ -128,22 +147,49 @@ async fn create(
         .await
         .op("kms:CreateAlias")
     {
-        Ok(_) => {
-            let arn = meta
-                .arn()
-                .ok_or_else(|| CloudError::unexpected("kms:CreateKey", "key without ARN"))?;
-            Ok(Found { key_id, arn: arn.to_owned(), state: meta.key_state().cloned() })
-        }
+        Ok(_) => Ok(Found { key_id, arn, state: Some(KeyState::Enabled) }),
         Err(e) if e.has_code("AlreadyExistsException") => {
-            // A concurrent run won the alias: use its key and retire ours.
-            tracing::warn!(cluster = %c.cluster_id, key_id, "alias taken concurrently; retiring the duplicate key");
-            schedule(kms, &key_id, *DELETION_WINDOW.start()).await?;
-            describe(kms, alias).await?.ok_or_else(|| {
+            let winner = describe(kms, alias).await?.ok_or_else(|| {
                 CloudError::new(ErrorKind::Transient, "kms:DescribeKey", None, "alias vanished")
-            })
+            })?;
+            // The alias may be ours already: its CreateAlias answer was lost and the SDK retried.
+            // Only a key that lost the alias to a concurrent run is retired.
+            if winner.key_id != key_id {
+                tracing::warn!(cluster = %c.cluster_id, key_id, "alias taken concurrently; retiring the duplicate key");
+                schedule(kms, &key_id, *DELETION_WINDOW.start()).await?;
+            }
+            Ok(winner)
         }
         Err(e) => Err(e),
     }
+}
+
+/// After a CreateKey whose answer was lost: the Enabled keys tagged for this cluster (the alias
+/// does not exist, or we would not be creating). Adopts one and retires any others. This scans
+/// the region's keys, which is why it runs only on that failure path.
+async fn adopt_unaliased(kms: &Client, c: &ClusterRef) -> Result<Option<Found>, CloudError> {
+    let mut keys = kms.list_keys().into_paginator().items().send();
+    let mut mine = Vec::new();
+    while let Some(entry) = keys.next().await {
+        let entry = entry.op("kms:ListKeys")?;
+        let Some(key_id) = entry.key_id() else { continue };
+        let Some(tags) = skip_unreadable(tag_map(kms, key_id).await)? else { continue };
+        if tag(&tags, TAG_CLUSTER_ID) != Some(c.id().as_str()) {
+            continue;
+        }
+        if let Some(found) = describe(kms, key_id).await? {
+            if found.state == Some(KeyState::Enabled) {
+                mine.push(found);
+            }
+        }
+    }
+    let mut mine = mine.into_iter();
+    let adopted = mine.next();
+    for extra in mine {
+        tracing::warn!(cluster = %c.cluster_id, key_id = extra.key_id, "retiring a duplicate key left by a lost CreateKey answer");
+        schedule(kms, &extra.key_id, *DELETION_WINDOW.start()).await?;
+    }
+    Ok(adopted)
 }
 
 async fn schedule(kms: &Client, key_id: &str, days: i32) -> Result<(), CloudError> {
