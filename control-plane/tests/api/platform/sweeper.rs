@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use coffer_cloud::{ApiAccess, Cloud, ClusterRef, Ingress};
-use coffer_control_plane::platform::{Sweeper, SweeperSettings};
+use coffer_control_plane::platform::{Sweeper, SweeperMetrics, SweeperSettings};
 use coffer_control_plane::provisioning::cloud::aws_cloud;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -171,4 +171,44 @@ async fn enabled_sweeper_runs_in_the_background_and_counts() {
 
     app.stop().await.unwrap();
     cloud.delete_security_group(&ghost).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_region_that_fails_to_list_keeps_its_findings() {
+    let app = spawn_app().await;
+    let token = operator_token(&app).await;
+    let cloud = cloud().await;
+    let ghost = ClusterRef::new(Uuid::new_v4(), Uuid::new_v4(), REGION);
+    let sg = cloud.ensure_security_group(&ghost, &nobody_may_connect()).await.unwrap();
+    let settings =
+        SweeperSettings { enabled: true, interval_secs: 3600, regions: vec![REGION.to_owned()] };
+    let healthy = Sweeper::new(app.db.clone(), Arc::clone(&cloud), &settings, Default::default());
+    healthy.sweep_once().await.unwrap();
+    assert!(finding(&all_orphans(&app, &token).await, "security_group", &sg.group_id).is_some());
+
+    // The group goes away, but the next sweep cannot reach AWS at all (nothing listens on
+    // the endpoint): that is not evidence the orphan is gone.
+    cloud.delete_security_group(&ghost).await.unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut unreachable = moto_aws().await;
+    unreachable.endpoint_url = Some(format!("http://127.0.0.1:{closed}"));
+    let metrics = Arc::new(SweeperMetrics::default());
+    let broken = Sweeper::new(
+        app.db.clone(),
+        aws_cloud(&unreachable).await,
+        &settings,
+        Arc::clone(&metrics),
+    );
+    let report = broken.sweep_once().await.unwrap();
+    assert_eq!(report.failed_regions, vec![REGION.to_owned()], "{report:?}");
+    assert_eq!(report.resolved, 0, "{report:?}");
+    assert!(finding(&all_orphans(&app, &token).await, "security_group", &sg.group_id).is_some());
+    let text = metrics.render(&[]);
+    assert!(text.contains("\ncoffer_sweeper_region_failures_total 1\n"), "{text}");
+    assert!(text.contains("\ncoffer_sweeper_last_success_timestamp_seconds 0\n"), "{text}");
+
+    // Reachable again: the finding resolves.
+    let report = healthy.sweep_once().await.unwrap();
+    assert!(report.failed_regions.is_empty(), "{report:?}");
+    assert!(finding(&all_orphans(&app, &token).await, "security_group", &sg.group_id).is_none());
 }
