@@ -1,0 +1,25 @@
+//! `coffer-agent`: the process systemd starts on every Coffer node.
+//!
+//! It turns a freshly booted instance into a working cluster member: it reads the bootstrap
+//! document (EC2 user data), writes `coffer-server`'s configuration (KMS auto-unseal, local
+//! storage, one listener), starts and supervises the server, provisions it once (init with
+//! recovery shares kept only KMS-encrypted, audit device, the customer-admin / operator / agent
+//! policies, root token revoked) and registers the node with the control plane using the
+//! one-time join token.
+//!
+//! The agent is a separate process from the server on purpose: it holds the AWS role and the
+//! control-plane credential, restarts a crashed server, and is the only thing on the node that
+//! ever sees the initial root token (for the few seconds before it revokes it).
+#![forbid(unsafe_code)]
+
+pub mod bootstrap;
+pub mod config;
+pub mod files;
+pub mod provision;
+pub mod register;
+pub mod run;
+pub mod server;
+pub mod vault;
+
+pub use config::{AgentConfig, BootstrapSource, StaticAwsCredentials};
+pub use run::{run, Node, RunError};
