@@ -1,6 +1,6 @@
 //! Delete steps after the instances are gone: security group, node role, buckets, key.
 
-use coffer_cloud::{BucketPurpose, ClusterRef};
+use coffer_cloud::{BucketPurpose, ClusterRef, ResourceKind};
 use time::OffsetDateTime;
 
 use super::create::tracked;
@@ -56,18 +56,26 @@ pub async fn buckets(ctx: &StepCtx) -> Result<Progress, StepError> {
 
 pub async fn kms_key(ctx: &StepCtx) -> Result<Progress, StepError> {
     let window = ctx.settings.kms_deletion_window_days;
-    // Only a key we recorded: the alias alone could be re-pointed, and `ensure_kms_key` would
-    // create a key just to delete it. An untracked key is the sweeper's to find by its tags.
-    for key in tracked(ctx, kind::KMS_KEY).await? {
-        ctx.cloud.schedule_kms_key_deletion(&ctx.cref, &key.resource_id, window).await?;
-        resources::set_state(
-            &ctx.pool,
-            ctx.cluster.id,
-            kind::KMS_KEY,
-            &key.resource_id,
-            state::DELETING,
-        )
-        .await?;
+    // Keys we recorded, plus any other key tagged for this cluster: `kms:CreateKey` has no
+    // idempotency token, so a lost answer retried by the SDK can leave a second, untracked key.
+    // Never the alias alone: `ensure_kms_key` would create a key just to delete it.
+    let mut keys: Vec<String> =
+        tracked(ctx, kind::KMS_KEY).await?.into_iter().map(|k| k.resource_id).collect();
+    let ours = ctx.cref.id();
+    for found in ctx.cloud.list_tagged_resources(&ctx.cluster.region).await? {
+        let mine = found.kind == ResourceKind::KmsKey
+            && found.cluster_id.as_deref() == Some(ours.as_str())
+            && !keys.contains(&found.id);
+        if mine {
+            // Tracked first, so a crash before scheduling still leaves it on record.
+            resources::record(&ctx.pool, ctx.owner(), kind::KMS_KEY, &found.id, None, None).await?;
+            keys.push(found.id);
+        }
+    }
+    for key in keys {
+        ctx.cloud.schedule_kms_key_deletion(&ctx.cref, &key, window).await?;
+        resources::set_state(&ctx.pool, ctx.cluster.id, kind::KMS_KEY, &key, state::DELETING)
+            .await?;
     }
     Ok(Progress::Done)
 }

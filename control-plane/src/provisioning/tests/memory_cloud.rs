@@ -57,6 +57,8 @@ struct State {
     created: HashMap<&'static str, usize>,
     faults: Vec<Fault>,
     next_id: u64,
+    /// Keys tagged for a cluster but not behind its alias (a retried CreateKey's leftovers).
+    stray_keys: Vec<KeyState>,
 }
 
 #[derive(Default)]
@@ -101,6 +103,28 @@ impl MemoryCloud {
 
     pub fn instances(&self) -> Vec<InstanceRecord> {
         self.with(|s| s.instances.clone())
+    }
+
+    /// Plants a second key tagged for the cluster, as a lost CreateKey answer leaves behind.
+    pub fn plant_stray_key(&self, c: &ClusterRef) -> String {
+        self.with(|s| {
+            let key_id = next_id(s, "key");
+            let arn = format!("arn:aws:kms:{}:123456789012:key/{key_id}", c.region);
+            // The alias field only carries the cluster id for `list_tagged_resources`.
+            let key = KmsKey { key_id: key_id.clone(), arn, alias: c.kms_alias() };
+            s.stray_keys.push(KeyState { key, node_role_arn: None, pending_deletion_days: None });
+            key_id
+        })
+    }
+
+    /// Pending-deletion days of a planted stray key.
+    pub fn stray_key_deletion(&self, key_id: &str) -> Option<i32> {
+        self.with(|s| {
+            s.stray_keys
+                .iter()
+                .find(|k| k.key.key_id == key_id)
+                .and_then(|k| k.pending_deletion_days)
+        })
     }
 
     pub fn key(&self, c: &ClusterRef) -> Option<KeyState> {
@@ -196,9 +220,8 @@ impl Cloud for MemoryCloud {
     ) -> Result<(), CloudError> {
         self.enter("schedule_kms_key_deletion")?;
         self.with(|s| {
-            if let Some(k) =
-                s.keys.values_mut().find(|k| k.key.key_id == key_id && k.key.alias == c.kms_alias())
-            {
+            let mut all = s.keys.values_mut().chain(s.stray_keys.iter_mut());
+            if let Some(k) = all.find(|k| k.key.key_id == key_id && k.key.alias == c.kms_alias()) {
                 k.pending_deletion_days = Some(days);
             }
         });
@@ -412,6 +435,16 @@ impl Cloud for MemoryCloud {
                     id: r.instance.instance_id.clone(),
                     region: Some(region.to_owned()),
                     cluster_id: Some(r.cluster_id.to_string()),
+                    org_id: None,
+                });
+            }
+            for k in s.keys.values().chain(s.stray_keys.iter()) {
+                let cluster = k.key.alias.rsplit('/').next().map(str::to_owned);
+                out.push(TaggedResource {
+                    kind: ResourceKind::KmsKey,
+                    id: k.key.key_id.clone(),
+                    region: Some(region.to_owned()),
+                    cluster_id: cluster,
                     org_id: None,
                 });
             }
