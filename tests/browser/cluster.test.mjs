@@ -96,7 +96,7 @@ test("owner creates, watches and deletes a cluster", async () => {
     await page.getByLabel(/Type .* to confirm/).fill(name);
     await del.click();
     await page.getByRole("heading", { name: "Operation: delete" }).waitFor();
-    assert.equal(await page.locator("#cluster-state .badge").innerText(), "deleting");
+    assert.match(await page.locator("#cluster-state .badge").innerText(), /^delet(ing|ed)$/);
     // A deleting cluster offers no more changes.
     assert.equal(await page.getByRole("button", { name: "Delete this cluster" }).count(), 0);
     assert.equal(await page.getByRole("button", { name: "Save allow list" }).count(), 0);
@@ -106,11 +106,17 @@ test("owner creates, watches and deletes a cluster", async () => {
   }
 });
 
-test("delete is refused server-side when the typed name does not match", async () => {
+test("user strings are shown as text; delete is refused when the typed name does not match", async () => {
   const b = await openBrowser();
   const { page } = b;
+  const dialogs = [];
+  page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
   try {
-    const org = await signUp(page, unique("typo-") + "@example.com", "Typo Inc");
+    const hostile = `<img src=x onerror="alert('xss')">Typo & Co`;
+    const org = await signUp(page, unique("typo-") + "@example.com", hostile);
+    // The org name is escaped: it reads literally and creates no element.
+    assert.equal(await page.locator(".switcher .org-name").innerText(), hostile);
+    assert.equal(await page.locator("header img").count(), 0);
     await page.goto(`${BASE}/console/orgs/${org}/clusters/new`);
     const name = unique("keep-");
     await page.getByLabel("Name", { exact: true }).fill(name);
@@ -120,6 +126,7 @@ test("delete is refused server-side when the typed name does not match", async (
     await page.locator("form[data-confirm-name] input[name=confirm_name]").fill("wrong");
     await page.locator("form[data-confirm-name]").evaluate((f) => f.submit());
     await page.getByText("does not match this cluster's name").waitFor();
+    assert.deepEqual(dialogs, [], "no script from user input ran");
     assert.notEqual(await page.locator("#cluster-state .badge").innerText(), "deleting");
   } finally {
     await b.close();
