@@ -15,7 +15,9 @@ pub enum BootstrapError {
     Read { path: String, source: std::io::Error },
     #[error("the bootstrap document is not valid JSON (nor base64 of it): {0}")]
     Parse(#[source] serde_json::Error),
-    #[error("bootstrap document version {0} is not supported (this agent reads {BOOTSTRAP_VERSION})")]
+    #[error(
+        "bootstrap document version {0} is not supported (this agent reads {BOOTSTRAP_VERSION})"
+    )]
     Version(u32),
     #[error("bootstrap document field {0} is empty")]
     Empty(&'static str),

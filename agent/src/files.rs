@@ -60,11 +60,7 @@ pub fn remove(path: &Path) -> Result<(), FileError> {
 /// Creates `dir` (and parents) with mode 0700.
 pub fn private_dir(dir: &Path) -> Result<(), FileError> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(err("mkdir", dir))
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(err("mkdir", dir))
 }
 
 #[cfg(test)]

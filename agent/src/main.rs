@@ -10,8 +10,7 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let cfg = coffer_agent::config::parse_args(std::env::args().skip(1), |k| {
-        std::env::var(k).ok()
-    })?;
+    let cfg =
+        coffer_agent::config::parse_args(std::env::args().skip(1), |k| std::env::var(k).ok())?;
     coffer_agent::run(cfg).await.context("coffer-agent failed")
 }

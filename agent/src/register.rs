@@ -67,10 +67,8 @@ pub async fn register(
     let join_token = doc.join_token.clone().ok_or(RegisterError::NoJoinToken)?;
     let url = format!("{}{REGISTER_PATH}", doc.control_plane_url.trim_end_matches('/'));
     let transport = |source| RegisterError::Transport { url: url.clone(), source };
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(transport)?;
+    let http =
+        reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(transport)?;
     let req = RegisterNodeRequest {
         join_token,
         instance_id: instance_id.to_owned(),

@@ -101,8 +101,11 @@ impl VaultClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let transport =
-            |source| VaultError::Transport { method: method.clone(), path: path.to_owned(), source };
+        let transport = |source| VaultError::Transport {
+            method: method.clone(),
+            path: path.to_owned(),
+            source,
+        };
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(transport)?;
@@ -147,7 +150,11 @@ impl VaultClient {
     }
 
     /// Initialises an auto-unsealed server with `shares` recovery shares, `threshold` needed.
-    pub async fn init_recovery(&self, shares: u8, threshold: u8) -> Result<InitResponse, VaultError> {
+    pub async fn init_recovery(
+        &self,
+        shares: u8,
+        threshold: u8,
+    ) -> Result<InitResponse, VaultError> {
         let body = json!({ "recovery_shares": shares, "recovery_threshold": threshold });
         let v = self.call(Method::PUT, "sys/init", None, Some(&body)).await?;
         Self::decode(Method::PUT, "sys/init", v)

@@ -10,7 +10,6 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-
 /// EC2's limit on user data before base64 encoding.
 pub const MAX_USER_DATA_BYTES: usize = 16 * 1024;
 

@@ -187,6 +187,7 @@ pub async fn recovery_shares(
     let path = StatePaths::new(layout).recovery_shares;
     let blob = files::read_optional(&path)?.ok_or(ProvisionError::Corrupt)?;
     let plain = seal.unwrap_bytes(Purpose::RecoveryKey, &blob).await?;
-    let shares: Vec<String> = serde_json::from_slice(&plain).map_err(|_| ProvisionError::Corrupt)?;
+    let shares: Vec<String> =
+        serde_json::from_slice(&plain).map_err(|_| ProvisionError::Corrupt)?;
     Ok(Zeroizing::new(shares))
 }

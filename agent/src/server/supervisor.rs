@@ -37,11 +37,10 @@ pub struct ServerCommand {
 
 impl ServerCommand {
     fn spawn(&self) -> Result<Child, ServerError> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .map_err(|source| ServerError::Log { path: self.log.display().to_string(), source })?;
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(&self.log).map_err(
+                |source| ServerError::Log { path: self.log.display().to_string(), source },
+            )?;
         let err_log = log
             .try_clone()
             .map_err(|source| ServerError::Log { path: self.log.display().to_string(), source })?;
