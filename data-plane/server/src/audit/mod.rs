@@ -273,6 +273,12 @@ impl Scope {
         if self.devices.is_empty() {
             return result;
         }
+        // Devices HMAC each field, so pre-serialised data is parsed back into values here
+        // (only when auditing is on; the unaudited hot path never pays for it).
+        let result = result.and_then(|mut r| {
+            r.materialize().map_err(CoreError::internal)?;
+            Ok(r)
+        });
         self.broadcast("response", |i, d| entry::response(d, &self.parts[i], &result))?;
         result
     }

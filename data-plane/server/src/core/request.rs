@@ -98,6 +98,10 @@ pub struct AuthInfo {
 #[derive(Default)]
 pub struct Response {
     pub data: Option<Map<String, Value>>,
+    /// The `data` object already serialised, instead of `data` (hot read paths such as KV v2
+    /// copy the stored JSON through without building values). Consumers that need to inspect
+    /// the fields (audit, wrapping) call [`Response::materialize`] first.
+    pub data_json: Option<Box<serde_json::value::RawValue>>,
     pub auth: Option<AuthInfo>,
     pub warnings: Vec<String>,
     pub lease_id: String,
@@ -147,6 +151,17 @@ impl Response {
             ..Default::default()
         }
     }
+    /// A response whose `data` object is pre-serialised JSON (must be a JSON object).
+    pub fn data_json(json: Box<serde_json::value::RawValue>) -> Self {
+        Response { data_json: Some(json), ..Default::default() }
+    }
+    /// Turns a pre-serialised `data_json` into `data`, for consumers that inspect fields.
+    pub fn materialize(&mut self) -> serde_json::Result<()> {
+        if let Some(raw) = self.data_json.take() {
+            self.data = Some(serde_json::from_str(raw.get())?);
+        }
+        Ok(())
+    }
     pub fn flattened(mut self) -> Self {
         self.flatten = true;
         self
@@ -154,6 +169,7 @@ impl Response {
     pub fn is_empty(&self) -> bool {
         self.raw.is_none()
             && self.data.is_none()
+            && self.data_json.is_none()
             && self.auth.is_none()
             && self.warnings.is_empty()
             && self.lease_id.is_empty()
@@ -229,6 +245,7 @@ impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Response")
             .field("data_keys", &self.data.as_ref().map(keys))
+            .field("has_data_json", &self.data_json.is_some())
             .field("auth", &self.auth)
             .field("wrap_info", &self.wrap_info)
             .field("raw", &self.raw)

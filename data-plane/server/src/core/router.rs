@@ -47,6 +47,8 @@ impl Core {
         match wrap_ttl {
             // Raw sys answers (health, init, ...) and empty responses are never wrapped.
             Some(ttl) if resp.raw.is_none() && !resp.is_empty() && resp.wrap_info.is_none() => {
+                let mut resp = resp;
+                resp.materialize().map_err(CoreError::internal)?;
                 self.wrap(resp, ttl, &wrap_path)
             }
             _ => Ok(resp),

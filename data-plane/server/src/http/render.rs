@@ -7,7 +7,16 @@ use axum::body::Body;
 use axum::response::Response;
 use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+/// The envelope's `data`: built values, or JSON a handler serialised already.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Data<'a> {
+    Map(&'a Map<String, Value>),
+    Raw(&'a RawValue),
+}
 
 #[derive(Serialize)]
 struct Envelope<'a> {
@@ -15,7 +24,7 @@ struct Envelope<'a> {
     lease_id: &'a str,
     renewable: bool,
     lease_duration: u64,
-    data: Option<&'a Map<String, Value>>,
+    data: Option<Data<'a>>,
     wrap_info: Option<&'a WrapInfo>,
     warnings: Option<&'a [String]>,
     auth: Option<&'a AuthInfo>,
@@ -76,7 +85,11 @@ pub fn render(resp: CoreResponse, head: bool) -> Response {
         lease_id: &resp.lease_id,
         renewable: resp.renewable,
         lease_duration: resp.lease_duration,
-        data: resp.data.as_ref(),
+        data: match (&resp.data, &resp.data_json) {
+            (Some(m), _) => Some(Data::Map(m)),
+            (None, Some(raw)) => Some(Data::Raw(raw)),
+            (None, None) => None,
+        },
         wrap_info: resp.wrap_info.as_ref(),
         warnings: (!resp.warnings.is_empty()).then_some(resp.warnings.as_slice()),
         auth: resp.auth.as_ref(),

@@ -5,6 +5,7 @@ pub mod locks;
 pub mod upgrade;
 pub mod v1;
 pub mod v2;
+mod v2_read;
 mod v2_record;
 
 use crate::core::error::{CoreError, CoreResult};

@@ -2,6 +2,7 @@
 //! `subkeys/`. Reads are one barrier get; writes are one read-modify-write of the secret's
 //! record under its stripe lock, so check-and-set is race-free.
 
+use super::v2_read::{Outcome, RecordView};
 use super::v2_record::{fmt_duration, merge_patch, now_nanos, subkeys, MountConfig, Record};
 use super::{check_key, list_response, locks};
 use crate::core::error::{CoreError, CoreResult};
@@ -112,8 +113,22 @@ fn pick_version(req: &Request, rec: &Record) -> CoreResult<u64> {
 
 fn read_data(view: &View<'_>, req: &Request, key: &str) -> CoreResult<Response> {
     check_key(key)?;
-    let mut rec = load(view, key)?.ok_or(CoreError::NotFound(None))?;
-    let n = pick_version(req, &rec)?;
+    // Fast path: render a live version straight from the stored JSON (see v2_read).
+    let bytes = view.get(&record_key(key))?.ok_or(CoreError::NotFound(None))?;
+    let rec = RecordView::parse(&bytes)?;
+    let n = match fields::opt_u64(&req.data, "version")? {
+        Some(0) | None => rec.current_version,
+        Some(v) => v,
+    };
+    match rec.render(n, now_nanos())? {
+        Outcome::Live(body) => Ok(Response::data_json(body)),
+        Outcome::Missing => Err(CoreError::NotFound(None)),
+        Outcome::NotLive => read_not_live(serde_json::from_slice(&bytes)?, n),
+    }
+}
+
+/// A deleted or destroyed version: Vault answers 404 but still shows its metadata.
+fn read_not_live(mut rec: Record, n: u64) -> CoreResult<Response> {
     // The record is ours: move the version out instead of copying its data.
     let v = rec.versions.remove(&n).ok_or(CoreError::NotFound(None))?;
     let now = now_nanos();
