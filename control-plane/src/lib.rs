@@ -6,6 +6,7 @@
 //! - [`store`]: Postgres persistence, one repository per aggregate;
 //! - [`service`]: use-cases and authorization, shared by the HTTP API and the future console;
 //! - [`http`]: axum routers, extractors, the wire error model and the OpenAPI document;
+//! - [`platform`]: platform operators (own accounts and tokens) and the orphan sweeper;
 //! - [`startup`], [`config`], [`telemetry`]: process wiring.
 #![forbid(unsafe_code)]
 
