@@ -8,18 +8,29 @@ use serde_json::{Map, Value};
 /// empty interior segments (`//`), NUL and control characters, and invalid UTF-8.
 pub fn logical_path(raw: &str) -> Result<String, &'static str> {
     let decoded = percent_decode(raw).ok_or("invalid percent-encoding in path")?;
-    if decoded.chars().any(|c| c.is_control()) {
+    if has_control(&decoded) {
         return Err("invalid character in path");
     }
     if decoded.starts_with('/') {
         return Err("invalid path: empty segment");
     }
-    let trimmed = decoded.as_str();
-    let body = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    let body = decoded.strip_suffix('/').unwrap_or(&decoded);
     if !body.is_empty() && body.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
         return Err("invalid path: empty or relative segment");
     }
-    Ok(trimmed.to_owned())
+    Ok(decoded)
+}
+
+/// `s.chars().any(char::is_control)` on bytes (this runs on every request): the control
+/// characters are U+0000..=U+001F, U+007F (one byte each) and U+0080..=U+009F, which UTF-8
+/// encodes as 0xC2 followed by 0x80..=0x9F.
+fn has_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        c < 0x20
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    })
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -91,6 +102,19 @@ mod tests {
         check("secret/a%00b", Err(()));
         check("secret/%zz", Err(()));
         check("secret/%ff", Err(()));
+        check("secret/a%7Fb", Err(()));
+        check("secret/a%C2%85b", Err(()));
+        check("secret/a%C2%A0b", Ok("secret/a\u{a0}b"));
+        check("secret/caf%C3%A9", Ok("secret/caf\u{e9}"));
+    }
+
+    #[test]
+    fn control_detection_matches_char_is_control() {
+        for cp in 0u32..0x800 {
+            let Some(c) = char::from_u32(cp) else { continue };
+            let s = format!("a{c}b");
+            assert_eq!(has_control(&s), s.chars().any(char::is_control), "U+{cp:04X}");
+        }
     }
 
     #[test]
