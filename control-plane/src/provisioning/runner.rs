@@ -152,7 +152,14 @@ async fn drive(
         cluster,
         operation_id: claimed.id,
     };
-    for step in step_db::load(pool, claimed.id).await? {
+    let plan = step_db::load(pool, claimed.id).await?;
+    if plan.is_empty() {
+        // The API writes an operation and its plan in one transaction; a plan-less operation is
+        // damaged data, not an operation with nothing to do.
+        let err = StepError::permanent("internal", "the operation has no steps");
+        return fail(shared, claimed, Some(kind), &err, 0, None).await;
+    }
+    for step in plan {
         if step.state == "succeeded" || step.state == "skipped" {
             continue;
         }

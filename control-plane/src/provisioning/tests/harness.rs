@@ -95,10 +95,12 @@ pub async fn add_operation(
     plan: UpdatePlan,
 ) -> Uuid {
     let id = Uuid::now_v7();
-    let mut conn = pool.acquire().await.expect("conn");
-    operations::insert(&mut conn, id, org_id, cluster_id, kind.as_str(), &kind.steps(plan))
+    // One transaction, as the API does: the engine must never see an operation without its plan.
+    let mut tx = pool.begin().await.expect("tx");
+    operations::insert(&mut tx, id, org_id, cluster_id, kind.as_str(), &kind.steps(plan))
         .await
         .expect("operation");
+    tx.commit().await.expect("commit");
     id
 }
 
