@@ -42,6 +42,12 @@ test("posts from another origin are refused", async () => {
       await page.getByRole("heading", { name: "Request refused" }).waitFor();
     }
 
+    // Console pages cannot be framed by another site (clickjacking) and run only our script.
+    const own = await page.goto(`${BASE}/console/orgs/${org}/members`);
+    assert.match(own.headers()["content-security-policy"], /frame-ancestors 'none'/);
+    assert.match(own.headers()["content-security-policy"], /script-src 'self'/);
+    assert.equal(own.headers()["x-frame-options"], "DENY");
+
     // Nothing was created, and the session itself is still fine.
     await page.goto(`${BASE}/console/orgs/${org}/clusters`);
     await page.getByRole("heading", { name: "No clusters yet" }).waitFor();
