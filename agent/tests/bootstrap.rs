@@ -1,5 +1,7 @@
 //! A node bootstrapped end to end against real processes: moto's KMS and the real
 //! `coffer-server` binary, supervised by the agent.
+// Test helpers outside #[test] functions may unwrap: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,6 +1,8 @@
 //! Registration against a local HTTP endpoint that mirrors the control plane's
 //! `POST /v1/nodes/register` (its JSON and error model); the real control plane needs
 //! PostgreSQL and a provisioning run to mint a join token, which this slice does not set up.
+// Test helpers outside #[test] functions may unwrap: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
