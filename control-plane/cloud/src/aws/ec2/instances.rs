@@ -117,38 +117,46 @@ pub(in crate::aws) async fn ensure(
         // One hop: a container on the node cannot reach the metadata service (and the role).
         .http_put_response_hop_limit(1)
         .build();
-    let r = ec2
-        .run_instances()
-        .image_id(&spec.image_id)
-        .instance_type(InstanceType::from(spec.instance_type.as_str()))
-        .min_count(1)
-        .max_count(1)
-        .client_token(client_token(&spec.operation_id, c, spec.node_index))
-        .subnet_id(subnet)
-        .security_group_ids(&spec.security_group_id)
-        .iam_instance_profile(
-            IamInstanceProfileSpecification::builder().arn(&spec.instance_profile_arn).build(),
-        )
-        .user_data(user_data)
-        .metadata_options(metadata)
-        .block_device_mappings(
-            BlockDeviceMapping::builder()
-                .device_name(root_device)
-                .ebs(volume(spec.root_volume_gib))
-                .build(),
-        )
-        .block_device_mappings(
-            BlockDeviceMapping::builder()
-                .device_name(DATA_DEVICE)
-                .ebs(volume(spec.data_volume_gib))
-                .build(),
-        )
-        .tag_specifications(tag_spec(ResourceType::Instance, tags(c, &name, &node_tag)))
-        .tag_specifications(tag_spec(ResourceType::Volume, tags(c, &name, &node_tag)))
-        .send()
-        .await
-        .op("ec2:RunInstances")
-        .map_err(profile_not_propagated)?;
+    let r =
+        ec2.run_instances()
+            .image_id(&spec.image_id)
+            .instance_type(InstanceType::from(spec.instance_type.as_str()))
+            .min_count(1)
+            .max_count(1)
+            .client_token(client_token(&spec.operation_id, c, spec.node_index))
+            .subnet_id(subnet)
+            .security_group_ids(&spec.security_group_id)
+            .iam_instance_profile(
+                IamInstanceProfileSpecification::builder().arn(&spec.instance_profile_arn).build(),
+            )
+            .user_data(user_data)
+            .metadata_options(metadata)
+            .block_device_mappings(
+                BlockDeviceMapping::builder()
+                    .device_name(root_device)
+                    .ebs(volume(spec.root_volume_gib))
+                    .build(),
+            )
+            .block_device_mappings(
+                BlockDeviceMapping::builder()
+                    .device_name(DATA_DEVICE)
+                    .ebs(volume(spec.data_volume_gib))
+                    .build(),
+            )
+            .tag_specifications(tag_spec(ResourceType::Instance, tags(c, &name, &node_tag)))
+            .tag_specifications(tag_spec(ResourceType::Volume, tags(c, &name, &node_tag)))
+            // One attempt: EC2 de-duplicates retries by ClientToken, but not every EC2-compatible
+            // endpoint does (moto doesn't), and a blind retry after a timeout would launch a second
+            // node. A lost answer surfaces as a transient error instead, and the caller's retry
+            // finds the instance by its tags before launching again.
+            .customize()
+            .config_override(aws_sdk_ec2::config::Builder::default().retry_config(
+                aws_sdk_ec2::config::retry::RetryConfig::standard().with_max_attempts(1),
+            ))
+            .send()
+            .await
+            .op("ec2:RunInstances")
+            .map_err(profile_not_propagated)?;
     r.instances()
         .iter()
         .find_map(to_instance)
