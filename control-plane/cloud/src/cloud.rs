@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use crate::cluster::{BucketPurpose, ClusterRef};
 use crate::error::CloudError;
 use crate::resources::{
-    Bucket, Ingress, Instance, InstanceSpec, KmsKey, NodeRole, SecurityGroup, TaggedResource,
+    Bucket, Ingress, Instance, InstanceSpec, KmsKey, NodeRole, ResourceKind, SecurityGroup,
+    TaggedResource,
 };
 
 #[async_trait]
@@ -84,4 +85,20 @@ pub trait Cloud: Send + Sync {
 
     /// Every resource tagged `coffer:managed-by=coffer` in `region`, plus the global IAM ones.
     async fn list_tagged_resources(&self, region: &str) -> Result<Vec<TaggedResource>, CloudError>;
+
+    /// Ids of the KMS keys tagged for this cluster and not already pending deletion, aliased or
+    /// not (a lost `CreateKey` answer can leave an unaliased one). Teardown uses it, so it must
+    /// stay cheap: implementations should look at keys only, not every kind of resource.
+    async fn list_cluster_kms_keys(&self, c: &ClusterRef) -> Result<Vec<String>, CloudError> {
+        let ours = c.id();
+        Ok(self
+            .list_tagged_resources(&c.region)
+            .await?
+            .into_iter()
+            .filter(|r| {
+                r.kind == ResourceKind::KmsKey && r.cluster_id.as_deref() == Some(ours.as_str())
+            })
+            .map(|r| r.id)
+            .collect())
+    }
 }

@@ -168,6 +168,18 @@ async fn create(
 /// does not exist, or we would not be creating). Adopts one and retires any others. This scans
 /// the region's keys, which is why it runs only on that failure path.
 async fn adopt_unaliased(kms: &Client, c: &ClusterRef) -> Result<Option<Found>, CloudError> {
+    let mut mine =
+        tagged_for(kms, c).await?.into_iter().filter(|f| f.state == Some(KeyState::Enabled));
+    let adopted = mine.next();
+    for extra in mine {
+        tracing::warn!(cluster = %c.cluster_id, key_id = extra.key_id, "retiring a duplicate key left by a lost CreateKey answer");
+        schedule(kms, &extra.key_id, *DELETION_WINDOW.start()).await?;
+    }
+    Ok(adopted)
+}
+
+/// Every key tagged for this cluster, in any state. One scan of the region's keys.
+async fn tagged_for(kms: &Client, c: &ClusterRef) -> Result<Vec<Found>, CloudError> {
     let mut keys = kms.list_keys().into_paginator().items().send();
     let mut mine = Vec::new();
     while let Some(entry) = keys.next().await {
@@ -178,18 +190,22 @@ async fn adopt_unaliased(kms: &Client, c: &ClusterRef) -> Result<Option<Found>, 
             continue;
         }
         if let Some(found) = describe(kms, key_id).await? {
-            if found.state == Some(KeyState::Enabled) {
-                mine.push(found);
-            }
+            mine.push(found);
         }
     }
-    let mut mine = mine.into_iter();
-    let adopted = mine.next();
-    for extra in mine {
-        tracing::warn!(cluster = %c.cluster_id, key_id = extra.key_id, "retiring a duplicate key left by a lost CreateKey answer");
-        schedule(kms, &extra.key_id, *DELETION_WINDOW.start()).await?;
-    }
-    Ok(adopted)
+    Ok(mine)
+}
+
+/// The cluster's keys not already pending deletion (see `Cloud::list_cluster_kms_keys`).
+pub(super) async fn cluster_keys(kms: &Client, c: &ClusterRef) -> Result<Vec<String>, CloudError> {
+    Ok(tagged_for(kms, c)
+        .await?
+        .into_iter()
+        .filter(|f| {
+            !matches!(f.state, Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion))
+        })
+        .map(|f| f.key_id)
+        .collect())
 }
 
 async fn schedule(kms: &Client, key_id: &str, days: i32) -> Result<(), CloudError> {

@@ -272,6 +272,10 @@ impl Cloud for AwsCloud {
         out.extend(iam::list_tagged(&self.iam).await?);
         Ok(out)
     }
+
+    async fn list_cluster_kms_keys(&self, c: &ClusterRef) -> Result<Vec<String>, CloudError> {
+        kms::cluster_keys(&self.clients(&c.region)?.kms, c).await
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Delete steps after the instances are gone: security group, node role, buckets, key.
 
-use coffer_cloud::{BucketPurpose, ClusterRef, ResourceKind};
+use coffer_cloud::{BucketPurpose, ClusterRef};
 use time::OffsetDateTime;
 
 use super::create::tracked;
@@ -61,15 +61,11 @@ pub async fn kms_key(ctx: &StepCtx) -> Result<Progress, StepError> {
     // Never the alias alone: `ensure_kms_key` would create a key just to delete it.
     let mut keys: Vec<String> =
         tracked(ctx, kind::KMS_KEY).await?.into_iter().map(|k| k.resource_id).collect();
-    let ours = ctx.cref.id();
-    for found in ctx.cloud.list_tagged_resources(&ctx.cluster.region).await? {
-        let mine = found.kind == ResourceKind::KmsKey
-            && found.cluster_id.as_deref() == Some(ours.as_str())
-            && !keys.contains(&found.id);
-        if mine {
+    for found in ctx.cloud.list_cluster_kms_keys(&ctx.cref).await? {
+        if !keys.contains(&found) {
             // Tracked first, so a crash before scheduling still leaves it on record.
-            resources::record(&ctx.pool, ctx.owner(), kind::KMS_KEY, &found.id, None, None).await?;
-            keys.push(found.id);
+            resources::record(&ctx.pool, ctx.owner(), kind::KMS_KEY, &found, None, None).await?;
+            keys.push(found);
         }
     }
     for key in keys {
