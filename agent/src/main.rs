@@ -1,4 +1,5 @@
 //! `coffer-agent` binary: parses the command line, sets up logging, runs the agent.
+#![forbid(unsafe_code)]
 
 use anyhow::Context as _;
 

@@ -71,7 +71,7 @@ async fn a_node_bootstraps_end_to_end_and_survives_kill_9() {
     let moto = support::moto().await;
     let key = support::create_key(&moto).await;
     let dir = tempfile::tempdir().unwrap();
-    let doc = support::document(&key, "http://127.0.0.1:9", None);
+    let doc = support::document(&key, "http://127.0.0.1:9", None); // tidy: not-a-port
     let cfg = support::config(dir.path(), &moto, &doc);
     let node = Node::start(&cfg).await.expect("server starts");
     assert_eq!(node.provision().await.expect("provision"), Outcome::Provisioned);
@@ -198,7 +198,7 @@ async fn a_crash_after_init_resumes_and_revokes_the_initial_root_token() {
     let moto = support::moto().await;
     let key = support::create_key(&moto).await;
     let dir = tempfile::tempdir().unwrap();
-    let doc = support::document(&key, "http://127.0.0.1:9", None);
+    let doc = support::document(&key, "http://127.0.0.1:9", None); // tidy: not-a-port
     let cfg = support::config(dir.path(), &moto, &doc);
     let node = Node::start(&cfg).await.expect("server starts");
 

@@ -238,7 +238,7 @@ fn listening_line() {
     let check = |input: &str, expect: Option<&str>| {
         assert_eq!(listening_addr(input).as_deref(), expect, "{input}")
     };
-    check("INFO control plane listening addr=127.0.0.1:4321", Some("127.0.0.1:4321"));
-    check("INFO something else addr=127.0.0.1:1", None);
+    check("INFO control plane listening addr=127.0.0.1:4321", Some("127.0.0.1:4321")); // tidy: not-a-port
+    check("INFO something else addr=127.0.0.1:1", None); // tidy: not-a-port
     check("INFO listening", None);
 }
