@@ -4,6 +4,7 @@
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use super::error::ConsoleError;
 
@@ -58,4 +59,11 @@ mod tests {
         check("nothing to update", None);
         check("", None);
     }
+}
+
+/// The body of a form whose only field is the CSRF token (delete and remove buttons).
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
 }

@@ -153,12 +153,6 @@ pub async fn change_role(
     Ok(Redirect::to(&format!("/console/orgs/{org_id}/members")))
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn remove(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -166,7 +160,7 @@ pub async fn remove(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Redirect, ConsoleError> {
-    let f: CsrfForm = form::parse(&body)?;
+    let f: form::CsrfForm = form::parse(&body)?;
     session.verify(&headers, &state, &f.csrf)?;
     state.cp.remove_member(session.caller, org_id, user_id).await?;
     Ok(Redirect::to(&format!("/console/orgs/{org_id}/members")))

@@ -159,12 +159,6 @@ pub async fn create(
     Ok(res)
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -172,7 +166,7 @@ pub async fn delete(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Redirect, ConsoleError> {
-    let f: CsrfForm = form::parse(&body)?;
+    let f: form::CsrfForm = form::parse(&body)?;
     session.verify(&headers, &state, &f.csrf)?;
     state.cp.delete_service_principal(session.caller, org_id, sp_id).await?;
     Ok(Redirect::to(&format!("/console/orgs/{org_id}/service-principals")))
