@@ -58,6 +58,7 @@ fn doc(url: &str, token: Option<&str>) -> BootstrapDocument {
         snapshot_bucket: "s".into(),
         audit_bucket: "a".into(),
         control_plane_url: format!("{url}/"),
+        msp_public_key: None,
         join_token: token.map(|t| JoinToken::new(t.into())),
     }
 }

@@ -37,6 +37,10 @@ pub struct BootstrapDocument {
     pub audit_bucket: String,
     /// Where the agent registers and pulls from.
     pub control_plane_url: String,
+    /// Base64 Ed25519 key that signs operator-policy bundles (see `msp`); absent on documents
+    /// written before bundles existed, in which case the node applies none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msp_public_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_token: Option<JoinToken>,
 }
@@ -104,6 +108,7 @@ mod tests {
             snapshot_bucket: "s".into(),
             audit_bucket: "a".into(),
             control_plane_url: "https://cp.example".into(),
+            msp_public_key: Some("AAAA".into()),
             join_token: token.map(|t| JoinToken::new(t.into())),
         }
     }

@@ -6,7 +6,11 @@
 #![forbid(unsafe_code)]
 
 pub mod bootstrap;
+pub mod commands;
+pub mod heartbeat;
+pub mod msp;
 pub mod register;
+pub mod seal;
 
 pub use bootstrap::{
     BootstrapDocument, BootstrapError, JoinToken, BOOTSTRAP_VERSION, MAX_USER_DATA_BYTES,

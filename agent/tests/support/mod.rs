@@ -118,6 +118,7 @@ pub async fn create_key(moto: &Moto) -> String {
 pub fn document(
     kms_key_arn: &str,
     control_plane_url: &str,
+    msp_public_key: None,
     join_token: Option<&str>,
 ) -> BootstrapDocument {
     BootstrapDocument {
