@@ -1,0 +1,1 @@
+"""Helpers for the end-to-end suite: the control-plane API, the local node runtime, polling."""
