@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bootstrap;
+pub mod channel;
 pub mod config;
 pub mod files;
 pub mod provision;
