@@ -1,7 +1,8 @@
 //! The agent's typed configuration and its command line.
 //!
 //! `coffer-agent run --bootstrap FILE|--user-data FILE --server-bin PATH --data-dir DIR
-//! --listen ADDR [--instance-id ID]`. The KMS endpoint override comes from `AWS_ENDPOINT_URL`
+//! --listen ADDR [--advertise-addr URL] [--instance-id ID]`. The advertise address is where
+//! customers reach this node's API (reported in heartbeats); it defaults to `http://{listen}`. The KMS endpoint override comes from `AWS_ENDPOINT_URL`
 //! (moto in tests, a VPC endpoint in production); credentials come from the AWS default chain
 //! (the instance role) unless a caller embeds the agent with explicit ones.
 
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 
 pub const USAGE: &str = "usage: coffer-agent run (--bootstrap FILE | --user-data FILE) \
---server-bin PATH --data-dir DIR --listen ADDR [--instance-id ID]";
+--server-bin PATH --data-dir DIR --listen ADDR [--advertise-addr URL] [--instance-id ID]";
 
 /// Where the bootstrap document comes from. Both hold the same document; `UserData` is the raw
 /// EC2 user data file (JSON or base64 of it).
@@ -55,6 +56,8 @@ pub struct AgentConfig {
     pub data_dir: PathBuf,
     /// The server's listener address.
     pub listen: SocketAddr,
+    /// Where customers reach this node's Vault API (`http://...` or `https://...`).
+    pub advertise_addr: String,
     /// The EC2 instance id sent at registration.
     pub instance_id: String,
     /// KMS endpoint override (`AWS_ENDPOINT_URL`).
@@ -86,6 +89,7 @@ where
     }
     let (mut bootstrap, mut server_bin, mut data_dir, mut listen, mut instance_id) =
         (None, None, None, None, None);
+    let mut advertise_addr: Option<String> = None;
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
             Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
@@ -112,6 +116,7 @@ where
             "--data-dir" => &mut data_dir,
             "--listen" => &mut listen,
             "--instance-id" => &mut instance_id,
+            "--advertise-addr" => &mut advertise_addr,
             _ => return Err(usage(format!("unknown flag {name:?}"))),
         };
         *slot = Some(value);
@@ -119,15 +124,39 @@ where
     let listen = listen.ok_or_else(|| usage("--listen is required"))?;
     let listen: SocketAddr =
         listen.parse().map_err(|_| usage(format!("--listen {listen:?} is not an ip:port")))?;
+    let advertise_addr = match advertise_addr {
+        None => format!("http://{listen}"),
+        Some(a) if is_http_url(&a) => a.trim_end_matches('/').to_owned(),
+        Some(a) => {
+            return Err(usage(format!(
+                "--advertise-addr {a:?} is not an http(s)://host[:port] URL"
+            )))
+        }
+    };
     Ok(AgentConfig {
         bootstrap: bootstrap.ok_or_else(|| usage("--bootstrap or --user-data is required"))?,
         server_bin: server_bin.ok_or_else(|| usage("--server-bin is required"))?.into(),
         data_dir: data_dir.ok_or_else(|| usage("--data-dir is required"))?.into(),
         listen,
+        advertise_addr,
         instance_id: instance_id.unwrap_or_else(|| "unknown".to_owned()),
         kms_endpoint: env("AWS_ENDPOINT_URL").filter(|s| !s.trim().is_empty()),
         aws_credentials: None,
     })
+}
+
+/// `http://host[:port]` or `https://...`, with no path beyond `/`, whitespace or control
+/// characters: it is shown to customers as the node's address.
+fn is_http_url(s: &str) -> bool {
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    match rest.map(|r| r.trim_end_matches('/')) {
+        Some(host) => {
+            !host.is_empty()
+                && !host.contains('/')
+                && host.chars().all(|c| c.is_ascii_graphic() && c != '@')
+        }
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +168,14 @@ mod tests {
     }
 
     fn check(line: &str, expect: Result<(&str, &str, Option<&str>), &str>) {
+        check_advertise(line, expect, None);
+    }
+
+    fn check_advertise(
+        line: &str,
+        expect: Result<(&str, &str, Option<&str>), &str>,
+        advertise: Option<&str>,
+    ) {
         let env = |k: &str| (k == "AWS_ENDPOINT_URL").then(|| "http://127.0.0.1:9".to_owned());
         let got = parse_args(args(line), env);
         match (got, expect) {
@@ -147,6 +184,8 @@ mod tests {
                 assert_eq!(c.listen.to_string(), listen);
                 assert_eq!(c.kms_endpoint.as_deref(), Some("http://127.0.0.1:9"));
                 assert_eq!(Some(c.instance_id.as_str()), id.or(Some("unknown")));
+                let default_advertise = format!("http://{listen}");
+                assert_eq!(c.advertise_addr, advertise.unwrap_or(&default_advertise));
             }
             (Err(CliError::Usage(m)), Err(want)) => assert!(m.contains(want), "{m:?} !~ {want:?}"),
             (got, want) => panic!("{line}: got {got:?}, want {want:?}"),
@@ -169,5 +208,20 @@ mod tests {
         check(&format!("run {base} --bootstrap"), Err("--bootstrap needs a value"));
         check("serve", Err("unknown command"));
         check("", Err("a command is required"));
+    }
+
+    #[test]
+    fn advertise_address() {
+        let base = "run --bootstrap /b --server-bin /s --data-dir /d --listen 127.0.0.1:8200";
+        let ok = Ok(("/b", "127.0.0.1:8200", None));
+        for (flag, want) in [
+            ("http://127.0.3.7:8200", "http://127.0.3.7:8200"),
+            ("https://node-0.c-1.coffer.example:8200/", "https://node-0.c-1.coffer.example:8200"),
+        ] {
+            check_advertise(&format!("{base} --advertise-addr {flag}"), ok, Some(want));
+        }
+        for bad in ["127.0.0.1:8200", "ftp://x", "http://", "http://a/b", "http://u@h"] {
+            check(&format!("{base} --advertise-addr {bad}"), Err("is not an http(s)://"));
+        }
     }
 }

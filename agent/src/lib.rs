@@ -5,17 +5,21 @@
 //! storage, one listener), starts and supervises the server, provisions it once (init with
 //! recovery shares kept only KMS-encrypted, audit device, the customer-admin / operator / agent
 //! policies, root token revoked) and registers the node with the control plane using the
-//! one-time join token.
+//! one-time join token. After that it serves the control-plane channel ([`channel`]):
+//! heartbeats, and commands pulled by long poll (admin tokens, operator policy bundles,
+//! snapshots), each applied at most once.
 //!
 //! The agent is a separate process from the server on purpose: it holds the AWS role and the
 //! control-plane credential, restarts a crashed server, and is the only thing on the node that
 //! ever sees the initial root token (for the few seconds before it revokes it).
 #![forbid(unsafe_code)]
 
+pub mod admin_tokens;
 pub mod bootstrap;
 pub mod channel;
 pub mod config;
 pub mod files;
+pub mod msp;
 pub mod provision;
 pub mod register;
 pub mod run;
@@ -23,4 +27,4 @@ pub mod server;
 pub mod vault;
 
 pub use config::{AgentConfig, BootstrapSource, StaticAwsCredentials};
-pub use run::{run, Node, RunError};
+pub use run::{run, run_until, Node, RunError};

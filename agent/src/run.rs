@@ -1,18 +1,26 @@
-//! The agent's lifecycle on a node: start the server, provision it, register, then supervise
-//! until told to stop.
+//! The agent's lifecycle on a node: start the server, provision it, register, then serve the
+//! control-plane channel (heartbeats and commands) while supervising the server, until told to
+//! stop.
 //!
 //! [`Node`] exposes the steps separately so tests (and later slices: joining nodes, upgrades)
-//! can drive them one at a time against real processes; [`run`] is what the binary does.
+//! can drive them one at a time against real processes; [`run`] is what the binary does and
+//! [`run_until`] the same with a caller-owned cancellation token.
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 use coffer_kms_seal::{KmsSeal, KmsSealConfig, KmsSealError};
 use coffer_node_api::BootstrapDocument;
 
+use crate::admin_tokens::AdminTokens;
 use crate::bootstrap::{self, BootstrapError};
+use crate::channel::{self, ControlPlane, Handlers, HeartbeatCtx, Journal, JournalError};
 use crate::config::AgentConfig;
-use crate::provision::{Outcome, ProvisionError, Provisioner};
+use crate::files::{self, FileError};
+use crate::msp::MspApplier;
+use crate::provision::{Outcome, ProvisionError, Provisioner, StatePaths};
 use crate::register::{self, RegisterError, Registration};
 use crate::server::{self, ServerCommand, ServerError, ServerLayout, Supervisor};
 use crate::vault::VaultClient;
@@ -36,6 +44,12 @@ pub enum RunError {
     Register(#[from] RegisterError),
     #[error("cannot wait for a shutdown signal: {0}")]
     Signal(#[source] std::io::Error),
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("the {0} is missing from the data directory")]
+    Missing(&'static str),
 }
 
 /// A node whose server is running under the agent's supervision.
@@ -97,32 +111,109 @@ impl Node {
         Ok(register::register(&self.doc, instance_id, &self.layout.data_dir).await?)
     }
 
+    /// The agent's own token (written at provisioning).
+    pub fn agent_token(&self) -> Result<SecretString, RunError> {
+        read_secret(&StatePaths::new(&self.layout).agent_token, "agent token")
+    }
+
+    /// The node's control-plane credential (written at registration).
+    pub fn node_credential(&self) -> Result<SecretString, RunError> {
+        read_secret(&register::credential_path(&self.layout.data_dir), "node credential")
+    }
+
+    /// Builds the command handlers for this node.
+    pub fn handlers(&self) -> Result<Handlers, RunError> {
+        Ok(Handlers {
+            admin_tokens: AdminTokens::new(
+                self.vault.clone(),
+                self.agent_token()?,
+                &self.layout.data_dir,
+            ),
+            msp: MspApplier::new(
+                self.vault.clone(),
+                self.seal.clone(),
+                self.layout.clone(),
+                self.doc.msp_public_key.clone(),
+            )?,
+        })
+    }
+
+    /// Serves the control-plane channel (heartbeats, commands) until `cancel`.
+    pub async fn serve_channel(
+        &self,
+        advertise_addr: &str,
+        cancel: CancellationToken,
+    ) -> Result<(), RunError> {
+        let cp = ControlPlane::new(&self.doc.control_plane_url, self.node_credential()?)?;
+        let handlers = Arc::new(self.handlers()?);
+        let journal =
+            Journal::open(&channel::journal_path(&self.layout.data_dir), channel::unix_now())?;
+        let heartbeat = HeartbeatCtx {
+            vault: self.vault.clone(),
+            agent_token: self.agent_token()?,
+            api_address: advertise_addr.to_owned(),
+            handlers: Arc::clone(&handlers),
+        };
+        tracing::info!(api_address = advertise_addr, "serving the control-plane channel");
+        channel::run(cp, handlers, heartbeat, journal, cancel).await;
+        Ok(())
+    }
+
     pub async fn shutdown(self) {
         self.supervisor.shutdown().await;
     }
 }
 
-/// The binary's whole job: bootstrap the node, then keep its server running until SIGTERM or
-/// Ctrl-C.
+fn read_secret(path: &std::path::Path, what: &'static str) -> Result<SecretString, RunError> {
+    let bytes = files::read_optional(path)?.ok_or(RunError::Missing(what))?;
+    let bytes = zeroize::Zeroizing::new(bytes);
+    let text = std::str::from_utf8(&bytes).map_err(|_| RunError::Missing(what))?;
+    Ok(SecretString::from(text.trim()))
+}
+
+/// The binary's whole job: bootstrap the node, then serve the control-plane channel and keep
+/// the server running until SIGTERM or Ctrl-C.
 pub async fn run(cfg: AgentConfig) -> Result<(), RunError> {
-    let node = Node::start(&cfg).await?;
-    let result = async {
-        let outcome = node.provision().await?;
-        tracing::info!(?outcome, "provisioning finished");
-        let registration = node.register(&cfg.instance_id).await?;
-        tracing::info!(?registration, "registration finished");
-        wait_for_signal().await
-    }
-    .await;
-    node.shutdown().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(RunError::Signal)?;
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    let signals = tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            _ = trigger.cancelled() => return,
+        }
+        tracing::info!("shutdown signal received");
+        trigger.cancel();
+    });
+    let result = run_until(cfg, cancel.clone()).await;
+    cancel.cancel();
+    let _ = signals.await;
     result
 }
 
-async fn wait_for_signal() -> Result<(), RunError> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(RunError::Signal)?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.map_err(RunError::Signal),
-        _ = term.recv() => Ok(()),
+/// [`run`] with a caller-owned stop signal: returns after `cancel` once the channel loops
+/// have stopped and the server has been shut down.
+pub async fn run_until(cfg: AgentConfig, cancel: CancellationToken) -> Result<(), RunError> {
+    let node = Node::start(&cfg).await?;
+    let result = async {
+        let setup = async {
+            let outcome = node.provision().await?;
+            tracing::info!(?outcome, "provisioning finished");
+            let registration = node.register(&cfg.instance_id).await?;
+            tracing::info!(?registration, "registration finished");
+            Ok::<_, RunError>(())
+        };
+        // Provisioning and registration are crash-safe, so stopping mid-way is like kill -9.
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            r = setup => r?,
+        }
+        node.serve_channel(&cfg.advertise_addr, cancel.clone()).await
     }
+    .await;
+    node.shutdown().await;
+    tracing::info!("agent stopped");
+    result
 }

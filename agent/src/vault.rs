@@ -1,7 +1,8 @@
 //! A small typed client for the parts of the Vault HTTP API the agent uses.
 //!
-//! Only what provisioning needs: health, init (recovery shares under auto-unseal), policies,
-//! audit devices, token create and revoke-self. Tokens are passed per call as `&SecretString`
+//! Only what the agent needs: health, init (recovery shares under auto-unseal), policies,
+//! audit devices, tokens (create, create from a role, revoke by accessor, renew and revoke
+//! self), token roles and root generation from recovery shares. Tokens are passed per call as `&SecretString`
 //! so the client itself holds no credential and can be shared freely. Server error bodies are
 //! kept in the error for the agent's log; they never contain request secrets.
 
@@ -37,6 +38,50 @@ impl VaultError {
 pub struct Health {
     pub initialized: bool,
     pub sealed: bool,
+}
+
+/// The parts of `sys/health` the heartbeat reports.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct HealthDetail {
+    pub initialized: bool,
+    pub sealed: bool,
+    #[serde(default)]
+    pub standby: bool,
+    #[serde(default)]
+    pub version: String,
+}
+
+impl HealthDetail {
+    /// True when this server answers as the active node.
+    pub fn leader(&self) -> bool {
+        self.initialized && !self.sealed && !self.standby
+    }
+}
+
+/// A token minted from a role. Redacting `Debug`; the token is wiped on drop.
+pub struct CreatedToken {
+    pub token: SecretString,
+    pub accessor: String,
+    /// Seconds until the token expires (0: never).
+    pub lease_duration: u64,
+}
+
+impl std::fmt::Debug for CreatedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedToken")
+            .field("accessor", &self.accessor)
+            .field("lease_duration", &self.lease_duration)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A started root-generation attempt: its nonce and the one-time pad the new root token will
+/// come back XORed with.
+pub struct GenerateRootAttempt {
+    pub nonce: String,
+    pub otp: SecretString,
+    /// Shares needed to complete it.
+    pub required: usize,
 }
 
 /// What `sys/init` returns under auto-unseal. Redacting `Debug`; wiped on drop.
@@ -244,5 +289,122 @@ impl VaultClient {
     pub async fn revoke_self(&self, token: &SecretString) -> Result<(), VaultError> {
         self.call(Method::POST, "auth/token/revoke-self", Some(token), None).await?;
         Ok(())
+    }
+    /// `sys/health` with the fields the heartbeat reports.
+    pub async fn health_detail(&self) -> Result<HealthDetail, VaultError> {
+        let path = "sys/health?uninitcode=200&sealedcode=200&standbycode=200&perfstandbyok=true";
+        let v = self.call(Method::GET, path, None, None).await?;
+        Self::decode(Method::GET, path, v)
+    }
+
+    /// Creates (or replaces) the token role `name` with the given settings.
+    pub async fn write_token_role(
+        &self,
+        token: &SecretString,
+        name: &str,
+        settings: &Value,
+    ) -> Result<(), VaultError> {
+        let path = format!("auth/token/roles/{name}");
+        self.call(Method::POST, &path, Some(token), Some(settings)).await?;
+        Ok(())
+    }
+
+    /// Mints a token from role `role` with a `ttl_secs` TTL (the role caps it).
+    pub async fn create_token_from_role(
+        &self,
+        token: &SecretString,
+        role: &str,
+        ttl_secs: u64,
+        display_name: &str,
+    ) -> Result<CreatedToken, VaultError> {
+        let path = format!("auth/token/create/{role}");
+        let body = json!({ "ttl": format!("{ttl_secs}s"), "display_name": display_name });
+        let v = self.call(Method::POST, &path, Some(token), Some(&body)).await?;
+        let auth = v.as_ref().and_then(|v| v.get("auth"));
+        let field = |name: &str| auth.and_then(|a| a.get(name));
+        let missing = |what: &str| VaultError::Decode {
+            method: Method::POST,
+            path: path.clone(),
+            message: format!("no auth.{what}"),
+        };
+        let client_token =
+            field("client_token").and_then(Value::as_str).ok_or_else(|| missing("client_token"))?;
+        let accessor =
+            field("accessor").and_then(Value::as_str).ok_or_else(|| missing("accessor"))?;
+        Ok(CreatedToken {
+            token: SecretString::from(client_token),
+            accessor: accessor.to_owned(),
+            lease_duration: field("lease_duration").and_then(Value::as_u64).unwrap_or(0),
+        })
+    }
+
+    /// Revokes the token behind `accessor` (and its children).
+    pub async fn revoke_accessor(
+        &self,
+        token: &SecretString,
+        accessor: &str,
+    ) -> Result<(), VaultError> {
+        let body = json!({ "accessor": accessor });
+        self.call(Method::POST, "auth/token/revoke-accessor", Some(token), Some(&body)).await?;
+        Ok(())
+    }
+
+    /// Renews the calling token (periodic tokens get a fresh period).
+    pub async fn renew_self(&self, token: &SecretString) -> Result<(), VaultError> {
+        self.call(Method::POST, "auth/token/renew-self", Some(token), Some(&json!({}))).await?;
+        Ok(())
+    }
+
+    /// Starts a root-generation attempt with a server-chosen OTP.
+    pub async fn generate_root_start(&self) -> Result<GenerateRootAttempt, VaultError> {
+        let path = "sys/generate-root/attempt";
+        let v = self.call(Method::PUT, path, None, Some(&json!({}))).await?;
+        let decode = |message: &str| VaultError::Decode {
+            method: Method::PUT,
+            path: path.to_owned(),
+            message: message.to_owned(),
+        };
+        let v = v.ok_or_else(|| decode("empty body"))?;
+        let nonce = v.get("nonce").and_then(Value::as_str).ok_or_else(|| decode("no nonce"))?;
+        let otp = v.get("otp").and_then(Value::as_str).ok_or_else(|| decode("no otp"))?;
+        let required =
+            v.get("required").and_then(Value::as_u64).ok_or_else(|| decode("no required"))?;
+        Ok(GenerateRootAttempt {
+            nonce: nonce.to_owned(),
+            otp: SecretString::from(otp),
+            required: usize::try_from(required).map_err(|_| decode("required out of range"))?,
+        })
+    }
+
+    /// Cancels the root-generation attempt in progress, if any.
+    pub async fn generate_root_cancel(&self) -> Result<(), VaultError> {
+        self.call(Method::DELETE, "sys/generate-root/attempt", None, None).await?;
+        Ok(())
+    }
+
+    /// Submits one recovery share; returns the encoded root token once the attempt completes.
+    pub async fn generate_root_update(
+        &self,
+        share: &str,
+        nonce: &str,
+    ) -> Result<Option<SecretString>, VaultError> {
+        let path = "sys/generate-root/update";
+        let body = json!({ "key": share, "nonce": nonce });
+        let v = self.call(Method::PUT, path, None, Some(&body)).await?;
+        let complete = v.as_ref().and_then(|v| v.get("complete")).and_then(Value::as_bool);
+        if complete != Some(true) {
+            return Ok(None);
+        }
+        let encoded = v
+            .as_ref()
+            .and_then(|v| v.get("encoded_token"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| VaultError::Decode {
+                method: Method::PUT,
+                path: path.to_owned(),
+                message: "complete without encoded_token".into(),
+            })?;
+        Ok(Some(SecretString::from(encoded)))
     }
 }

@@ -2,21 +2,28 @@
 //!
 //! Steps: initialise with recovery shares (auto-unseal makes unseal keys unnecessary), persist
 //! the shares and the initial root token KMS-encrypted *before* doing anything else with them,
-//! enable the file audit device, write the three policies, mint the agent's own token, revoke
-//! the root token, mark the node provisioned and drop the encrypted root token. Every step
-//! checks or tolerates its own earlier completion, so a crash anywhere resumes where it stopped
-//! and a second run on a provisioned node does nothing.
+//! enable the file audit device, write the three policies and the `coffer-admin` token role,
+//! mint the agent's own token, revoke the root token, mark the node provisioned (with the
+//! provisioning revision) and drop the encrypted root token. Every step checks or tolerates its
+//! own earlier completion, so a crash anywhere resumes where it stopped and a second run on a
+//! provisioned node does nothing.
+//!
+//! A node provisioned by an older revision is upgraded in place: a temporary root token is
+//! generated from the recovery shares ([`root::RootSession`]), the agent policy and the token
+//! role are (re)written, and the token is revoked again.
 //!
 //! The root token is encrypted with the recovery-key purpose: it carries the same authority as
 //! the recovery shares (a root token) and only lives until the revoke step.
 
 pub mod policies;
+pub mod root;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use coffer_kms_seal::{KmsSeal, KmsSealError, Purpose};
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::files::{self, FileError};
@@ -28,6 +35,13 @@ pub const RECOVERY_SHARES: u8 = 5;
 pub const RECOVERY_THRESHOLD: u8 = 3;
 /// The audit device's mount path.
 pub const AUDIT_PATH: &str = "coffer-file";
+/// The token role admin tokens are minted from (`auth/token/create/coffer-admin`).
+pub const ADMIN_ROLE: &str = "coffer-admin";
+/// The longest an admin token may live.
+pub const ADMIN_TOKEN_MAX_TTL_SECS: u64 = 24 * 3600;
+/// What the done marker records; bump it when provisioning gains a step that existing nodes
+/// must catch up on (revision 2: the admin token role and the agent's wider policy).
+pub const REVISION: u32 = 2;
 /// How long to wait for the server to report itself unsealed after init or a restart.
 const UNSEAL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -48,6 +62,8 @@ pub enum ProvisionError {
     NoRootToken,
     #[error("a stored secret is not valid UTF-8")]
     Corrupt,
+    #[error("root generation needs {need} recovery shares; {have} available")]
+    NotEnoughShares { have: usize, need: usize },
 }
 
 /// What a run did.
@@ -57,6 +73,8 @@ pub enum Outcome {
     Provisioned,
     /// The node was already provisioned; nothing was changed.
     AlreadyProvisioned,
+    /// The node was provisioned by an older revision and has been brought up to date.
+    Upgraded,
 }
 
 /// The agent's persisted provisioning state, under the data directory.
@@ -93,10 +111,14 @@ pub struct Provisioner<'a> {
 impl Provisioner<'_> {
     pub async fn run(&self) -> Result<Outcome, ProvisionError> {
         let paths = StatePaths::new(self.layout);
-        if files::read_optional(&paths.done_marker)?.is_some() {
+        if let Some(marker) = files::read_optional(&paths.done_marker)? {
             // A crash between the marker and this removal leaves a (revoked) token ciphertext.
             files::remove(&paths.root_token)?;
-            return Ok(Outcome::AlreadyProvisioned);
+            if marker_revision(&marker) >= REVISION {
+                return Ok(Outcome::AlreadyProvisioned);
+            }
+            self.upgrade(&paths).await?;
+            return Ok(Outcome::Upgraded);
         }
         let health = server::wait_ready(self.vault, UNSEAL_TIMEOUT, |_| true).await?;
         let root = if health.initialized {
@@ -110,6 +132,7 @@ impl Provisioner<'_> {
         for (name, hcl) in policies::ALL {
             self.vault.write_policy(&root, name, hcl).await?;
         }
+        self.vault.write_token_role(&root, ADMIN_ROLE, &admin_role()).await?;
         if files::read_optional(&paths.agent_token)?.is_none() {
             let token = self
                 .vault
@@ -131,7 +154,7 @@ impl Provisioner<'_> {
             Err(e) if e.status() == Some(reqwest::StatusCode::FORBIDDEN) => {}
             Err(e) => return Err(e.into()),
         }
-        files::write_private(&paths.done_marker, b"1\n")?;
+        files::write_private(&paths.done_marker, format!("{REVISION}\n").as_bytes())?;
         files::remove(&paths.root_token)?;
         tracing::info!("node provisioned; initial root token revoked");
         Ok(Outcome::Provisioned)
@@ -161,6 +184,22 @@ impl Provisioner<'_> {
         Ok(init.root_token.clone())
     }
 
+    /// Brings a node provisioned by an older revision up to date with a temporary root token.
+    async fn upgrade(&self, paths: &StatePaths) -> Result<(), ProvisionError> {
+        server::wait_ready(self.vault, UNSEAL_TIMEOUT, |h| h.initialized && !h.sealed).await?;
+        let session = root::RootSession::open(self.vault, self.seal, self.layout).await?;
+        let work = async {
+            self.vault.write_policy(session.token(), policies::AGENT, policies::AGENT_HCL).await?;
+            self.vault.write_token_role(session.token(), ADMIN_ROLE, &admin_role()).await
+        }
+        .await;
+        session.finish().await?;
+        work?;
+        files::write_private(&paths.done_marker, format!("{REVISION}\n").as_bytes())?;
+        tracing::info!(revision = REVISION, "provisioning upgraded; temporary root token revoked");
+        Ok(())
+    }
+
     async fn stored_root_token(&self, paths: &StatePaths) -> Result<SecretString, ProvisionError> {
         let blob = files::read_optional(&paths.root_token)?.ok_or(ProvisionError::NoRootToken)?;
         let plain = self.seal.unwrap_bytes(Purpose::RecoveryKey, &blob).await?;
@@ -177,6 +216,22 @@ impl Provisioner<'_> {
         self.vault.enable_file_audit(root, AUDIT_PATH, &file.to_string_lossy()).await?;
         Ok(())
     }
+}
+
+/// The provisioning revision a done marker records (revision 1 wrote `1`).
+fn marker_revision(marker: &[u8]) -> u32 {
+    std::str::from_utf8(marker).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(1)
+}
+
+/// The `coffer-admin` token role: customer-admin tokens only, orphans (they outlive the agent's
+/// token), renewable up to a hard 24 h cap.
+fn admin_role() -> serde_json::Value {
+    json!({
+        "allowed_policies": [policies::CUSTOMER_ADMIN],
+        "orphan": true,
+        "renewable": true,
+        "token_explicit_max_ttl": format!("{ADMIN_TOKEN_MAX_TTL_SECS}s"),
+    })
 }
 
 /// Decrypts the stored recovery shares (for break-glass root generation and tests).

@@ -54,13 +54,19 @@ path "sys/storage/raft/snapshot" { capabilities = ["read", "update"] }
 path "auth/token/lookup-self" { capabilities = ["read"] }
 "#;
 
-/// Agent: the node agent's own narrow token. Health (for supervision), snapshots (the agent
-/// ships them to the cluster's bucket), audit-hash (to correlate audit entries without seeing
-/// secrets), and generate-root (the break-glass path with the KMS-held recovery shares), plus
-/// keeping its own token alive.
+/// Agent: the node agent's own narrow token. Health (for supervision), snapshots and restores
+/// (the agent ships them to and from the cluster's bucket; the server wants sudo on both),
+/// audit-hash (to correlate audit entries without seeing secrets), generate-root (the
+/// break-glass path with the KMS-held recovery shares), minting customer-admin tokens through
+/// the `coffer-admin` role and revoking them by accessor, plus keeping its own token alive.
+/// It cannot read or write customer data itself.
 pub const AGENT_HCL: &str = r#"
 path "sys/health" { capabilities = ["read"] }
-path "sys/storage/raft/snapshot" { capabilities = ["read"] }
+path "sys/storage/raft/snapshot" { capabilities = ["read", "sudo"] }
+path "sys/storage/raft/snapshot-force" { capabilities = ["update", "sudo"] }
+path "auth/token/create/coffer-admin" { capabilities = ["update"] }
+path "auth/token/revoke-accessor" { capabilities = ["update"] }
+path "auth/token/lookup-accessor" { capabilities = ["update"] }
 path "sys/audit-hash/*" { capabilities = ["update"] }
 path "sys/generate-root/*" { capabilities = ["read", "update", "delete"] }
 path "auth/token/lookup-self" { capabilities = ["read"] }

@@ -6,6 +6,8 @@
 //! it with `cargo build -p coffer-server`).
 #![allow(dead_code)]
 
+pub mod vault_http;
+
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -118,7 +120,6 @@ pub async fn create_key(moto: &Moto) -> String {
 pub fn document(
     kms_key_arn: &str,
     control_plane_url: &str,
-    msp_public_key: None,
     join_token: Option<&str>,
 ) -> BootstrapDocument {
     BootstrapDocument {
@@ -131,6 +132,7 @@ pub fn document(
         snapshot_bucket: "snapshots".into(),
         audit_bucket: "audit".into(),
         control_plane_url: control_plane_url.into(),
+        msp_public_key: None,
         join_token: join_token.map(|t| JoinToken::new(t.into())),
     }
 }
@@ -139,11 +141,13 @@ pub fn document(
 pub fn config(dir: &std::path::Path, moto: &Moto, doc: &BootstrapDocument) -> AgentConfig {
     let boot = dir.join("user-data.json");
     std::fs::write(&boot, doc.to_user_data().expect("user data")).expect("write user data");
+    let listen = free_addr();
     AgentConfig {
         bootstrap: BootstrapSource::UserData(boot),
         server_bin: server_bin(),
         data_dir: dir.join("node"),
-        listen: free_addr(),
+        listen,
+        advertise_addr: format!("http://{listen}"),
         instance_id: "i-0123456789abcdef0".into(),
         kms_endpoint: Some(moto.url.clone()),
         aws_credentials: Some(credentials()),
