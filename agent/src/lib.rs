@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin_tokens;
+pub mod audit_ship;
 pub mod bootstrap;
 pub mod channel;
 pub mod config;
@@ -23,8 +24,11 @@ pub mod msp;
 pub mod provision;
 pub mod register;
 pub mod run;
+pub mod s3;
 pub mod server;
+pub mod snapshots;
 pub mod vault;
+pub mod vault_snapshots;
 
 pub use config::{AgentConfig, BootstrapSource, StaticAwsCredentials};
 pub use run::{run, run_until, Node, RunError};
