@@ -129,3 +129,47 @@ fn coffer_agent_now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap()
 }
+
+/// A node provisioned before admin tokens existed (revision 1: no token role, the old agent
+/// policy) is upgraded on the next start, with a root token generated and revoked on the spot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_node_gains_the_admin_role_on_upgrade() {
+    use coffer_agent::provision::{policies, Outcome, StatePaths};
+    use support::vault_http::{generate_root, live_token_policies};
+
+    let moto = support::moto().await;
+    let key = support::create_key(&moto).await;
+    let dir = tempfile::tempdir().unwrap();
+    let doc = support::document(&key, "http://127.0.0.1:9", None); // tidy: not-a-port
+    let cfg = support::config(dir.path(), &moto, &doc);
+    let addr = cfg.listen.to_string();
+    let node = Node::start(&cfg).await.expect("server starts");
+    node.provision().await.expect("provision");
+
+    // Turn the node back into a revision-1 node.
+    let shares = coffer_agent::provision::recovery_shares(&node.seal, &node.layout).await.unwrap();
+    let root = generate_root(&addr, &shares).await;
+    let old_agent = "path \"sys/health\" { capabilities = [\"read\"] }\n";
+    let body = json!({ "policy": old_agent });
+    let (st, v) =
+        call(&addr, "PUT", "sys/policies/acl/coffer-agent", Some(&root), Some(body)).await;
+    assert!(st.is_success(), "{v}");
+    let (st, v) = call(&addr, "DELETE", "auth/token/roles/coffer-admin", Some(&root), None).await;
+    assert!(st.is_success(), "{v}");
+    std::fs::write(StatePaths::new(&node.layout).done_marker, "1\n").unwrap();
+    let handlers = node.handlers().unwrap();
+    let reply = ReplyKey::generate();
+    assert!(handlers.admin_tokens.issue(600, &reply.public_b64()).await.is_err());
+
+    assert_eq!(node.provision().await.unwrap(), Outcome::Upgraded);
+    assert_eq!(node.provision().await.unwrap(), Outcome::AlreadyProvisioned);
+    let (st, v) = call(&addr, "GET", "sys/policies/acl/coffer-agent", Some(&root), None).await;
+    assert_eq!((st, v["data"]["policy"].as_str()), (StatusCode::OK, Some(policies::AGENT_HCL)));
+    let out = handlers.admin_tokens.issue(600, &reply.public_b64()).await.expect("issue");
+    assert!(matches!(out, CommandOutput::AdminToken { .. }), "{out:?}");
+    let live = live_token_policies(&addr, &root).await;
+    let roots = live.iter().filter(|(_, p)| p.iter().any(|p| p == "root")).count();
+    assert_eq!(roots, 1, "the upgrade's root token was revoked: {live:?}");
+    drop(handlers);
+    node.shutdown().await;
+}
