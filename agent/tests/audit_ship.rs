@@ -11,6 +11,7 @@ mod support;
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use aws_sdk_s3::types::ServerSideEncryption;
@@ -128,6 +129,8 @@ async fn ships_every_line_once_across_crash_rotation_and_truncation() {
     let (before, _) = shipped(&c).await;
     assert_eq!(before.len(), 1, "{before:#?}");
     assert_eq!(before[0].end, pending.end);
+    let progress = ship.progress();
+    assert_eq!(progress.load(Ordering::Relaxed), 0, "nothing is checkpointed as shipped yet");
 
     // 2. More lines, then a normal restart: the pending batch is re-uploaded to the same key.
     traffic(&c, "after-crash", 10).await;
@@ -135,6 +138,13 @@ async fn ships_every_line_once_across_crash_rotation_and_truncation() {
     let running = tokio::spawn(audit_ship::run(ship.clone(), cancel.clone()));
     until_shipped(&c, "everything after the restart", || whole_file(&audit)).await;
     assert_eq!(c.versions(&c.doc.audit_bucket, &pending.key).await, 2, "overwritten, same key");
+    let file = whole_file(&audit);
+    let last_line = file[..file.len() - 1].rsplit(|&b| b == b'\n').next().unwrap();
+    let newest = line_time(last_line).unwrap().unix_timestamp();
+    support::eventually("progress to reach the newest line", WAIT, || async {
+        (progress.load(Ordering::Relaxed) == newest).then_some(())
+    })
+    .await;
     let (objects, _) = shipped(&c).await;
     assert!(objects.len() > 3, "several batches: {objects:#?}");
 

@@ -39,6 +39,9 @@ pub struct Checkpoint {
     /// a new file never reuses the key of an older object.
     pub base: u64,
     pub pending: Option<Pending>,
+    /// Unix time of the newest line shipped so far (reported in heartbeats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipped_through: Option<i64>,
 }
 
 impl Checkpoint {
@@ -96,11 +99,13 @@ mod tests {
             offset: 10,
             base: 5,
             pending: Some(Pending { end: 20, key: "k".into() }),
+            shipped_through: None,
         };
         c.store(&p).unwrap();
         assert_eq!(Checkpoint::load(&p).unwrap().as_ref(), Some(&c));
         c.pending = None;
         c.offset = 20;
+        c.shipped_through = Some(1_700_000_000);
         c.store(&p).unwrap();
         assert_eq!(Checkpoint::load(&p).unwrap(), Some(c.clone()));
         assert_eq!(c.position(c.offset), 25);

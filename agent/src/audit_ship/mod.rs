@@ -20,6 +20,8 @@ pub mod source;
 pub mod upload;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use coffer_node_api::BootstrapDocument;
@@ -91,6 +93,8 @@ pub struct AuditShipper {
     checkpoint_file: PathBuf,
     settings: ShipSettings,
     crash_after_uploads: Option<u32>,
+    /// Unix time of the newest shipped line; 0 until one is known. Shared by clones.
+    shipped_through: Arc<AtomicI64>,
 }
 
 impl AuditShipper {
@@ -108,7 +112,15 @@ impl AuditShipper {
             checkpoint_file: AuditShipper::checkpoint_path(layout),
             settings: ShipSettings::default(),
             crash_after_uploads: None,
+            shipped_through: Arc::new(AtomicI64::new(0)),
         }
+    }
+
+    /// Unix time (seconds) of the newest audit line known to be in S3, 0 while none is: a
+    /// cheap handle for the heartbeat's `audit_shipped_through`. Survives restarts (it is
+    /// kept in the checkpoint).
+    pub fn progress(&self) -> Arc<AtomicI64> {
+        Arc::clone(&self.shipped_through)
     }
 
     /// Where the shipper keeps its checkpoint.
@@ -212,6 +224,9 @@ impl Tail<'_> {
                 Checkpoint::default()
             }
         };
+        if let Some(t) = self.ckpt.shipped_through {
+            self.ship.shipped_through.fetch_max(t, Ordering::Relaxed);
+        }
         let Some(want) = self.ckpt.file else { return Ok(()) };
         let ship = self.ship;
         let audit = &ship.audit_file;
@@ -239,7 +254,7 @@ impl Tail<'_> {
             let start = self.ckpt.offset;
             let range = blocking(move || src.read_range(start, p.end)).await?;
             match range.map_err(file_err(audit))? {
-                Some(lines) if !lines.is_empty() => {
+                Some(lines) if lines.last() == Some(&b'\n') => {
                     tracing::info!(key = %p.key, "re-shipping the batch a restart interrupted");
                     self.ship_lines(lines, Some(p.key), cancel).await?;
                 }
@@ -315,6 +330,7 @@ impl Tail<'_> {
             offset: 0,
             base: self.ckpt.position(self.ckpt.offset),
             pending: None,
+            shipped_through: self.ckpt.shipped_through,
         };
         self.src = next;
         self.store().await
@@ -383,7 +399,14 @@ impl Tail<'_> {
         }
         self.ckpt.offset = end;
         self.ckpt.pending = None;
+        if let Some(t) = batch.last_time {
+            let t = t.unix_timestamp();
+            self.ckpt.shipped_through = Some(self.ckpt.shipped_through.map_or(t, |s| s.max(t)));
+        }
         self.store().await?;
+        if let Some(t) = self.ckpt.shipped_through {
+            ship.shipped_through.fetch_max(t, Ordering::Relaxed);
+        }
         tracing::debug!(%key, lines = batch.lines, bytes = batch.len, "audit batch shipped");
         Ok(())
     }
