@@ -95,7 +95,8 @@ impl Drop for Spool {
     fn drop(&mut self) {
         if let Err(e) = std::fs::remove_file(&self.0) {
             if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(path = %self.0.display(), error = %e, "cannot remove snapshot spool");
+                let path = self.0.display();
+                tracing::warn!(%path, error = %e, "cannot remove the snapshot spool file");
             }
         }
     }

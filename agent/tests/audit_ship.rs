@@ -211,6 +211,34 @@ async fn ships_every_line_once_across_crash_rotation_and_truncation() {
     })
     .await;
 
+    // 5. Stopped, then the file rotates while no shipper runs: the restart finds the old file
+    //    by identity, drains it from the checkpoint, then moves to the new one.
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(20), running).await.expect("stops").unwrap();
+    let (_, prefix) = shipped(&c).await;
+    let k = Checkpoint::load(&ckpt_path).unwrap().unwrap();
+    assert_eq!((k.pending.as_ref(), k.base + k.offset), (None, prefix.len() as u64));
+    let rotated_down = audit.with_extension("log.2");
+    std::fs::rename(&audit, &rotated_down).unwrap();
+    traffic(&c, "old-file-while-down", 3).await;
+    assert!(std::process::Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
+    support::eventually("the server reopening its audit log", WAIT, || async {
+        c.put_secret("probe", "y").await;
+        audit.exists().then_some(())
+    })
+    .await;
+    traffic(&c, "new-file-while-down", 3).await;
+    let cancel = CancellationToken::new();
+    let running = tokio::spawn(audit_ship::run(ship.clone(), cancel.clone()));
+    let offset = usize::try_from(k.offset).unwrap();
+    until_shipped(&c, "the file rotated while stopped, then the new one", || {
+        let mut want = prefix.clone();
+        want.extend_from_slice(&whole_file(&rotated_down)[offset..]);
+        want.extend(whole_file(&audit));
+        want
+    })
+    .await;
+
     // Entries are HMAC'd: no secret value or token in clear, though the requests are there.
     let (_, all) = shipped(&c).await;
     let text = String::from_utf8(all).unwrap();

@@ -194,14 +194,17 @@ impl Tail<'_> {
         let mut tick = tokio::time::interval(self.ship.settings.poll_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
-                () = cancel.cancelled() => {
-                    return match tokio::time::timeout(FINAL_FLUSH, self.step(cancel, true, &mut None)).await {
-                        Ok(r) => r.map(drop),
-                        Err(_) => Err(ShipError::Cancelled),
-                    };
-                }
-                _ = tick.tick() => {}
+            let stopping = tokio::select! {
+                () = cancel.cancelled() => true,
+                _ = tick.tick() => false,
+            };
+            if stopping {
+                let mut no_rotation = None;
+                let last = self.step(cancel, true, &mut no_rotation);
+                return match tokio::time::timeout(FINAL_FLUSH, last).await {
+                    Ok(r) => r.map(drop),
+                    Err(_) => Err(ShipError::Cancelled),
+                };
             }
             let due = last_flush.elapsed() >= self.ship.settings.flush_interval;
             if self.step(cancel, due, &mut last_len).await? {
