@@ -16,6 +16,7 @@
 
 pub mod batch;
 pub mod checkpoint;
+pub mod settings;
 pub mod source;
 pub mod upload;
 
@@ -31,40 +32,9 @@ use uuid::Uuid;
 
 use crate::server::ServerLayout;
 use checkpoint::{Checkpoint, Pending};
+pub use settings::{ShipSettings, INTERVAL_ENV};
 use source::Source;
 use upload::Target;
-
-/// Batching and polling knobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ShipSettings {
-    /// Lines wait at most this long before they are shipped.
-    pub flush_interval: Duration,
-    /// A batch is shipped as soon as this many bytes of whole lines are waiting.
-    pub max_batch_bytes: usize,
-    /// How often the file is looked at (growth, rotation, truncation).
-    pub poll_interval: Duration,
-}
-
-impl Default for ShipSettings {
-    fn default() -> Self {
-        ShipSettings {
-            flush_interval: Duration::from_secs(60),
-            max_batch_bytes: 8 << 20,
-            poll_interval: Duration::from_secs(1),
-        }
-    }
-}
-
-impl ShipSettings {
-    /// Settings flushing every `flush_interval`, polling at most once a second.
-    pub fn every(flush_interval: Duration) -> Self {
-        ShipSettings {
-            flush_interval,
-            poll_interval: flush_interval.min(Duration::from_secs(1)),
-            ..ShipSettings::default()
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShipError {
