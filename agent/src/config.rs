@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
+use crate::audit_ship::ShipSettings;
+
 pub const USAGE: &str = "usage: coffer-agent run (--bootstrap FILE | --user-data FILE) \
 --server-bin PATH --data-dir DIR --listen ADDR [--advertise-addr URL] [--instance-id ID]";
 
@@ -64,6 +66,8 @@ pub struct AgentConfig {
     pub kms_endpoint: Option<String>,
     /// `None`: the AWS default credential chain.
     pub aws_credentials: Option<StaticAwsCredentials>,
+    /// Audit shipping cadence (`COFFER_AGENT_AUDIT_SHIP_INTERVAL_SECS` shortens it for tests).
+    pub audit_ship: ShipSettings,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -142,6 +146,7 @@ where
         instance_id: instance_id.unwrap_or_else(|| "unknown".to_owned()),
         kms_endpoint: env("AWS_ENDPOINT_URL").filter(|s| !s.trim().is_empty()),
         aws_credentials: None,
+        audit_ship: ShipSettings::from_env(&env),
     })
 }
 

@@ -15,6 +15,7 @@ use coffer_kms_seal::{KmsSeal, KmsSealConfig, KmsSealError};
 use coffer_node_api::BootstrapDocument;
 
 use crate::admin_tokens::AdminTokens;
+use crate::audit_ship::{self, AuditShipper};
 use crate::bootstrap::{self, BootstrapError};
 use crate::channel::{self, ControlPlane, Handlers, HeartbeatCtx, Journal, JournalError};
 use crate::config::AgentConfig;
@@ -23,6 +24,7 @@ use crate::msp::MspApplier;
 use crate::provision::{Outcome, ProvisionError, Provisioner, StatePaths};
 use crate::register::{self, RegisterError, Registration};
 use crate::server::{self, ServerCommand, ServerError, ServerLayout, Supervisor};
+use crate::snapshots::SnapshotCtx;
 use crate::vault::VaultClient;
 
 /// How long a starting server may take to answer HTTP at all.
@@ -58,6 +60,10 @@ pub struct Node {
     pub layout: ServerLayout,
     pub vault: VaultClient,
     pub seal: KmsSeal,
+    /// S3 (snapshots, audit shipping), with the same endpoint and credentials as KMS.
+    pub s3: aws_sdk_s3::Client,
+    /// The local server's base URL (`http://{listen}`).
+    pub server_addr: String,
     pub supervisor: Supervisor,
 }
 
@@ -92,12 +98,19 @@ impl Node {
             log: layout.server_log(),
             env,
         })?;
-        let vault = VaultClient::new(&format!("http://{}", cfg.listen))?;
+        let server_addr = format!("http://{}", cfg.listen);
+        let vault = VaultClient::new(&server_addr)?;
         if let Err(e) = server::wait_ready(&vault, START_TIMEOUT, |_| true).await {
             supervisor.shutdown().await;
             return Err(e.into());
         }
-        Ok(Node { doc, layout, vault, seal, supervisor })
+        let s3 = crate::s3::client(
+            &doc.region,
+            cfg.kms_endpoint.as_deref(),
+            cfg.aws_credentials.as_ref(),
+        )
+        .await;
+        Ok(Node { doc, layout, vault, seal, s3, server_addr, supervisor })
     }
 
     /// Provisions the server (idempotent).
@@ -135,27 +148,42 @@ impl Node {
                 self.layout.clone(),
                 self.doc.msp_public_key.clone(),
             )?,
+            snapshots: SnapshotCtx::new(
+                &self.server_addr,
+                self.agent_token()?,
+                self.s3.clone(),
+                &self.doc,
+                &self.layout,
+            )?,
         })
     }
 
-    /// Serves the control-plane channel (heartbeats, commands) until `cancel`.
-    pub async fn serve_channel(
+    /// Serves the control-plane channel (heartbeats, commands) and ships the audit log until
+    /// `cancel`.
+    pub async fn serve(
         &self,
-        advertise_addr: &str,
+        cfg: &AgentConfig,
         cancel: CancellationToken,
     ) -> Result<(), RunError> {
+        let advertise_addr = cfg.advertise_addr.as_str();
         let cp = ControlPlane::new(&self.doc.control_plane_url, self.node_credential()?)?;
         let handlers = Arc::new(self.handlers()?);
         let journal =
             Journal::open(&channel::journal_path(&self.layout.data_dir), channel::unix_now())?;
+        let shipper = AuditShipper::new(self.s3.clone(), &self.doc, &self.layout)
+            .with_settings(cfg.audit_ship);
         let heartbeat = HeartbeatCtx {
             vault: self.vault.clone(),
             agent_token: self.agent_token()?,
             api_address: advertise_addr.to_owned(),
             handlers: Arc::clone(&handlers),
+            audit_shipped_through: shipper.progress(),
         };
         tracing::info!(api_address = advertise_addr, "serving the control-plane channel");
-        channel::run(cp, handlers, heartbeat, journal, cancel).await;
+        tokio::join!(
+            channel::run(cp, handlers, heartbeat, journal, cancel.clone()),
+            audit_ship::run(shipper, cancel),
+        );
         Ok(())
     }
 
@@ -210,7 +238,7 @@ pub async fn run_until(cfg: AgentConfig, cancel: CancellationToken) -> Result<()
             _ = cancel.cancelled() => return Ok(()),
             r = setup => r?,
         }
-        node.serve_channel(&cfg.advertise_addr, cancel.clone()).await
+        node.serve(&cfg, cancel.clone()).await
     }
     .await;
     node.shutdown().await;

@@ -197,6 +197,7 @@ impl Agent {
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("COFFER_AGENT_LOG", "info,coffer_agent=debug")
+            .env(coffer_agent::audit_ship::INTERVAL_ENV, "1")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -253,9 +254,22 @@ fn recorded_accessors(dir: &Path) -> usize {
     serde_json::from_str::<Vec<Value>>(&text).unwrap().len()
 }
 
-fn document(key: &str, cp_url: &str, signing: &SigningKey) -> BootstrapDocument {
+/// A document with fresh bucket names (created in moto) and the bundle key.
+async fn document(
+    moto: &support::Moto,
+    key: &str,
+    cp_url: &str,
+    signing: &SigningKey,
+) -> BootstrapDocument {
     let mut doc = support::document(key, cp_url, Some(JOIN_TOKEN));
     doc.msp_public_key = Some(public_key_b64(signing));
+    doc.snapshot_bucket = format!("snapshots-{}", doc.cluster_id);
+    doc.audit_bucket = format!("audit-{}", doc.cluster_id);
+    let s3 =
+        coffer_agent::s3::client(&doc.region, Some(&moto.url), Some(&support::credentials())).await;
+    for bucket in [&doc.snapshot_bucket, &doc.audit_bucket] {
+        s3.create_bucket().bucket(bucket).send().await.expect("CreateBucket");
+    }
     doc
 }
 
@@ -266,7 +280,7 @@ async fn the_agent_serves_the_channel_at_most_once_and_stops_cleanly() {
     let (cp_url, cp) = control_plane().await;
     let dir = tempfile::tempdir().unwrap();
     let signing = SigningKey::from_bytes(&rand::random());
-    let doc = document(&key, &cp_url, &signing);
+    let doc = document(&moto, &key, &cp_url, &signing).await;
     std::fs::write(dir.path().join("user-data.json"), doc.to_user_data().unwrap()).unwrap();
     let listen = support::free_addr().to_string();
     let agent = Agent::start(dir.path(), &moto, &listen);
@@ -338,6 +352,43 @@ async fn the_agent_serves_the_channel_at_most_once_and_stops_cleanly() {
     })
     .await;
 
+    // Snapshot commands reach the snapshot handlers: another bucket is refused, the cluster's
+    // own bucket gets the snapshot, and it can be deleted again.
+    let key_name = format!("snapshots/{}/s1.snap", doc.cluster_id);
+    let snapshot_id = Uuid::new_v4();
+    let foreign = command(CommandBody::TakeSnapshot {
+        snapshot_id,
+        bucket: "someone-elses-bucket".into(),
+        key: key_name.clone(),
+    });
+    cp.send(foreign.clone());
+    assert!(failed(&cp.result(foreign.id).await).contains("not this cluster's snapshot bucket"));
+    let take = command(CommandBody::TakeSnapshot {
+        snapshot_id,
+        bucket: doc.snapshot_bucket.clone(),
+        key: key_name.clone(),
+    });
+    cp.send(take.clone());
+    let CommandOutput::Snapshot { size_bytes, sha256 } = succeeded(cp.result(take.id).await) else {
+        panic!("want Snapshot")
+    };
+    assert!(size_bytes > 0 && sha256.len() == 64, "{size_bytes} {sha256}");
+    let delete = command(CommandBody::DeleteSnapshot {
+        snapshot_id,
+        bucket: doc.snapshot_bucket.clone(),
+        key: key_name,
+    });
+    cp.send(delete.clone());
+    assert_eq!(succeeded(cp.result(delete.id).await), CommandOutput::SnapshotDeleted);
+
+    // Audit lines are shipped and the heartbeats say how far.
+    let shipped =
+        support::eventually("audit progress in heartbeats", Duration::from_secs(30), || async {
+            cp.seen().heartbeats.last().and_then(|h| h.audit_shipped_through)
+        })
+        .await;
+    assert!((now() - 600..=now()).contains(&shipped), "{shipped}");
+
     // Revoke: the token stops working.
     let revoke = command(CommandBody::RevokeAdminTokens);
     cp.send(revoke.clone());
@@ -363,6 +414,13 @@ async fn the_agent_serves_the_channel_at_most_once_and_stops_cleanly() {
         (cp.heartbeats() > beats + 1).then_some(())
     })
     .await;
+    // The shipper's progress survives the restart (it is kept in its checkpoint).
+    let shipped =
+        support::eventually("audit progress in heartbeats", Duration::from_secs(30), || async {
+            cp.seen().heartbeats.last().and_then(|h| h.audit_shipped_through)
+        })
+        .await;
+    assert!((now() - 600..=now()).contains(&shipped), "{shipped}");
     cp.seen().results.remove(&issue.id);
     cp.send(issue.clone());
     assert!(failed(&cp.result(issue.id).await).contains("already started"));

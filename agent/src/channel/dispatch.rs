@@ -7,11 +7,13 @@ use coffer_node_api::commands::{CommandBody, CommandOutput, CommandResult};
 use super::CommandFailure;
 use crate::admin_tokens::AdminTokens;
 use crate::msp::MspApplier;
+use crate::snapshots::{self, SnapshotCtx};
 
 /// Everything the command handlers need, built once after provisioning.
 pub struct Handlers {
     pub admin_tokens: AdminTokens,
     pub msp: MspApplier,
+    pub snapshots: SnapshotCtx,
 }
 
 impl Handlers {
@@ -23,10 +25,14 @@ impl Handlers {
             }
             CommandBody::RevokeAdminTokens => self.admin_tokens.revoke_all().await,
             CommandBody::ApplyMspBundle { bundle } => self.msp.apply(bundle).await,
-            CommandBody::TakeSnapshot { .. }
-            | CommandBody::RestoreSnapshot { .. }
-            | CommandBody::DeleteSnapshot { .. } => {
-                Err(CommandFailure::plain("not supported by this agent"))
+            CommandBody::TakeSnapshot { snapshot_id, bucket, key } => {
+                snapshots::take(&self.snapshots, *snapshot_id, bucket, key).await
+            }
+            CommandBody::RestoreSnapshot { snapshot_id, bucket, key, sha256 } => {
+                snapshots::restore(&self.snapshots, *snapshot_id, bucket, key, sha256).await
+            }
+            CommandBody::DeleteSnapshot { snapshot_id, bucket, key } => {
+                snapshots::delete(&self.snapshots, *snapshot_id, bucket, key).await
             }
         }
     }

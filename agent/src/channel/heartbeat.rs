@@ -2,10 +2,11 @@
 //!
 //! Every interval (the control plane chooses it in each response) the agent reads the local
 //! server's `sys/health` and reports it with the node's advertised API address and the last
-//! MSP bundle version applied. A server that does not answer is reported sealed and not
+//! MSP bundle version applied and how far the audit log has been shipped. A server that does not answer is reported sealed and not
 //! leader: the agent is alive, the node is not serving. The same loop renews the agent's own
 //! periodic token now and then, so it never lapses on a long-lived node.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,8 @@ pub struct HeartbeatCtx {
     /// `--advertise-addr`.
     pub api_address: String,
     pub handlers: Arc<Handlers>,
+    /// Unix time of the newest audit line shipped to S3 (0: none yet), from the shipper.
+    pub audit_shipped_through: Arc<AtomicI64>,
 }
 
 /// The heartbeat for the server's current state.
@@ -50,7 +53,8 @@ pub async fn current(ctx: &HeartbeatCtx) -> Heartbeat {
         agent_version: env!("CARGO_PKG_VERSION").to_owned(),
         leader,
         msp_bundle_version: ctx.handlers.msp.version(),
-        audit_shipped_through: None,
+        audit_shipped_through: Some(ctx.audit_shipped_through.load(Ordering::Acquire))
+            .filter(|t| *t > 0),
     }
 }
 

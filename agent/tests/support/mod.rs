@@ -151,6 +151,7 @@ pub fn config(dir: &std::path::Path, moto: &Moto, doc: &BootstrapDocument) -> Ag
         instance_id: "i-0123456789abcdef0".into(),
         kms_endpoint: Some(moto.url.clone()),
         aws_credentials: Some(credentials()),
+        audit_ship: coffer_agent::audit_ship::ShipSettings::default(),
     }
 }
 
