@@ -11,6 +11,8 @@
 #   start_node_runner WORKDIR            start coffer-node-runner (state in WORKDIR/nodes); exports
 #                                        RUNNER_PID, RUNNER_STATE (holds nodes.json), RUNNER_LOG.
 #   stop_cluster_stack                   stop the runner (it stops every node), then the control plane.
+#   stop_cluster_stack_in WORKDIR        the same from the pid files in WORKDIR (another shell's stack,
+#                                        e.g. `./dev down` after an interrupted `./dev up`).
 #
 # Optional environment:
 #   CP_LISTEN=ADDR:PORT   where the control plane listens (./dev up passes $COFFER_LISTEN). Unset: a
@@ -115,6 +117,7 @@ start_control_plane() {
       COFFER_MSP__GENERATE_IF_MISSING=true \
       "$bin" serve >>"$CP_LOG" 2>&1 </dev/null &
     CP_PID=$!
+    echo "$CP_PID" > "$work/control-plane.pid"
     for i in $(seq 1 600); do
       if curl -fsS -o /dev/null "$CP_URL/v1/health" 2>/dev/null; then
         export CP_URL CP_PID CP_LOG
@@ -147,6 +150,7 @@ start_node_runner() {
     --state-dir "$RUNNER_STATE" --agent-bin "$d/coffer-agent" --server-bin "$d/coffer-server" \
     >>"$RUNNER_LOG" 2>&1 </dev/null &
   RUNNER_PID=$!
+  echo "$RUNNER_PID" > "$work/node-runner.pid"
   # The runner writes nodes.json once it has started watching.
   for i in $(seq 1 300); do
     if [ -f "$RUNNER_STATE/nodes.json" ] && grep -q 'watching' "$RUNNER_LOG"; then
@@ -163,22 +167,41 @@ start_node_runner() {
   return 1
 }
 
-# The runner stops its nodes on SIGTERM; the nodes.json sweep catches any agent a killed runner left.
+# The runner stops its nodes on SIGTERM; the nodes.json sweep catches any agent a killed runner left
+# (only processes whose command line still names their instance: never a recycled pid).
 stop_cluster_stack() {
-  local pid
+  local pid id
   if [ -n "${RUNNER_PID:-}" ]; then
     _cs_stop "$RUNNER_PID" 30
-    if [ -f "${RUNNER_STATE:-}/nodes.json" ]; then
-      for pid in $(python3 -c 'import json,sys
-for n in json.load(open(sys.argv[1])).get("nodes", []):
-    if n.get("agent_pid"): print(n["agent_pid"])' "$RUNNER_STATE/nodes.json" 2>/dev/null); do
-        _cs_stop "$pid" 10
-      done
-    fi
     unset RUNNER_PID
+  fi
+  if [ -f "${RUNNER_STATE:-/nonexistent}/nodes.json" ]; then
+    while read -r pid id; do
+      if tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qx -- "$id"; then _cs_stop "$pid" 10; fi
+    done < <(python3 -c 'import json,sys
+for n in json.load(open(sys.argv[1])).get("nodes", []):
+    if n.get("agent_pid"): print(n["agent_pid"], n["instance_id"])' "$RUNNER_STATE/nodes.json" 2>/dev/null)
   fi
   if [ -n "${CP_PID:-}" ]; then
     _cs_stop "$CP_PID" 15
     unset CP_PID
   fi
+}
+
+# _cs_pid_of FILE NAME: the pid in FILE if that process still runs the binary NAME (not a recycled pid).
+_cs_pid_of() {
+  local pid
+  pid=$(cat "$1" 2>/dev/null) || return 0
+  if _cs_running "$pid" && tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | head -n1 | grep -q "/$2\$"; then
+    echo "$pid"
+  fi
+}
+
+stop_cluster_stack_in() {
+  local work=${1:?usage: stop_cluster_stack_in WORKDIR}
+  RUNNER_PID=$(_cs_pid_of "$work/node-runner.pid" coffer-node-runner)
+  RUNNER_STATE="$work/nodes"
+  CP_PID=$(_cs_pid_of "$work/control-plane.pid" coffer-control-plane)
+  stop_cluster_stack
+  rm -f "$work/node-runner.pid" "$work/control-plane.pid"
 }
