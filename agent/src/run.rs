@@ -199,6 +199,25 @@ fn read_secret(path: &std::path::Path, what: &'static str) -> Result<SecretStrin
     Ok(SecretString::from(text.trim()))
 }
 
+/// Registers, retrying while the control plane is unreachable or failing (5xx): restarting
+/// the whole agent for that would also restart the server. A refusal (4xx) is final.
+async fn register_with_retries(node: &Node, instance_id: &str) -> Result<Registration, RunError> {
+    let mut backoff =
+        channel::backoff::Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
+    loop {
+        match node.register(instance_id).await {
+            Err(RunError::Register(e @ RegisterError::Transport { .. })) => {
+                tracing::warn!(error = %e, "registration failed; retrying");
+            }
+            Err(RunError::Register(e @ RegisterError::Refused { status: 500.., .. })) => {
+                tracing::warn!(error = %e, "registration failed; retrying");
+            }
+            other => return other,
+        }
+        tokio::time::sleep(backoff.next_delay()).await;
+    }
+}
+
 /// The binary's whole job: bootstrap the node, then serve the control-plane channel and keep
 /// the server running until SIGTERM or Ctrl-C.
 pub async fn run(cfg: AgentConfig) -> Result<(), RunError> {
@@ -229,7 +248,7 @@ pub async fn run_until(cfg: AgentConfig, cancel: CancellationToken) -> Result<()
         let setup = async {
             let outcome = node.provision().await?;
             tracing::info!(?outcome, "provisioning finished");
-            let registration = node.register(&cfg.instance_id).await?;
+            let registration = register_with_retries(&node, &cfg.instance_id).await?;
             tracing::info!(?registration, "registration finished");
             Ok::<_, RunError>(())
         };

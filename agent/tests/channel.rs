@@ -1,6 +1,6 @@
 //! The agent binary end to end against real moto (KMS) and a real `coffer-server`, with a small
 //! control plane in the test that serves the node endpoints with the contract's JSON:
-//! registration once (credential kept 0600 and reused after a restart), heartbeats with the
+//! registration once (retried through a 503; credential kept 0600 and reused after a restart), heartbeats with the
 //! advertised address, commands by long poll with retries through control-plane errors,
 //! at-most-once (duplicates and expired commands answered `Failed`, not applied), admin tokens
 //! and an MSP bundle through the channel, a clean SIGTERM shutdown, and no secret in the logs.
@@ -43,6 +43,8 @@ const ADVERTISE: &str = "http://node-0.c-test.coffer.example:8200";
 #[derive(Default)]
 struct Seen {
     registrations: usize,
+    /// Registrations still to answer with 503 (the agent must retry without restarting).
+    failing_registrations: usize,
     unauthorized: usize,
     /// Polls still to answer with 503 (the agent must back off and retry).
     failing_polls: usize,
@@ -93,6 +95,11 @@ async fn register(
     Json(req): Json<RegisterNodeRequest>,
 ) -> (StatusCode, Json<Value>) {
     let mut seen = cp.seen();
+    if seen.failing_registrations > 0 {
+        seen.failing_registrations -= 1;
+        let err = json!({"error": {"code": "unavailable", "message": "try again"}});
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(err));
+    }
     seen.registrations += 1;
     if req.join_token.expose() != JOIN_TOKEN || seen.registrations > 1 {
         let err =
@@ -157,7 +164,7 @@ async fn heartbeat(
 
 async fn control_plane() -> (String, Arc<Cp>) {
     let cp = Arc::new(Cp {
-        seen: Mutex::new(Seen { failing_polls: 2, ..Seen::default() }),
+        seen: Mutex::new(Seen { failing_polls: 2, failing_registrations: 1, ..Seen::default() }),
         queued: Notify::new(),
     });
     let app = Router::new()
