@@ -155,6 +155,7 @@ impl Node {
                 &self.doc,
                 &self.layout,
             )?,
+            server_state: tokio::sync::RwLock::new(()),
         })
     }
 

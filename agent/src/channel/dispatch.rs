@@ -1,8 +1,13 @@
 //! Routing a command to its handler. Each handler returns the command's output or a
 //! [`CommandFailure`]; turning that into the wire result (and logging the internal detail)
 //! happens here, in one place, so no handler can leak internal error text to the customer.
+//!
+//! Commands run concurrently, except that a snapshot restore runs alone: it replaces the
+//! server's whole state (tokens included), so an admin token minted or a bundle applied during
+//! it would silently vanish, or a temporary root token could not be revoked.
 
 use coffer_node_api::commands::{CommandBody, CommandOutput, CommandResult};
+use tokio::sync::RwLock;
 
 use super::CommandFailure;
 use crate::admin_tokens::AdminTokens;
@@ -14,11 +19,20 @@ pub struct Handlers {
     pub admin_tokens: AdminTokens,
     pub msp: MspApplier,
     pub snapshots: SnapshotCtx,
+    /// Held exclusively by a restore, shared by every other command.
+    pub server_state: RwLock<()>,
 }
 
 impl Handlers {
     /// Runs the handler for `body`.
     pub async fn handle(&self, body: &CommandBody) -> Result<CommandOutput, CommandFailure> {
+        // Held until the handler returns (drop flags release whichever was taken).
+        let (_alone, _shared);
+        if matches!(body, CommandBody::RestoreSnapshot { .. }) {
+            _alone = self.server_state.write().await;
+        } else {
+            _shared = self.server_state.read().await;
+        }
         match body {
             CommandBody::IssueAdminToken { ttl_secs, reply_key } => {
                 self.admin_tokens.issue(*ttl_secs, reply_key).await
