@@ -360,7 +360,7 @@ async fn the_agent_serves_the_channel_at_most_once_and_stops_cleanly() {
     .await;
 
     // Snapshot commands reach the snapshot handlers: another bucket is refused, the cluster's
-    // own bucket gets the snapshot, and it can be deleted again.
+    // own bucket gets the snapshot, which restores and can be deleted again.
     let key_name = format!("snapshots/{}/s1.snap", doc.cluster_id);
     let snapshot_id = Uuid::new_v4();
     let foreign = command(CommandBody::TakeSnapshot {
@@ -380,6 +380,14 @@ async fn the_agent_serves_the_channel_at_most_once_and_stops_cleanly() {
         panic!("want Snapshot")
     };
     assert!(size_bytes > 0 && sha256.len() == 64, "{size_bytes} {sha256}");
+    let restore = command(CommandBody::RestoreSnapshot {
+        snapshot_id,
+        bucket: doc.snapshot_bucket.clone(),
+        key: key_name.clone(),
+        sha256: sha256.clone(),
+    });
+    cp.send(restore.clone());
+    assert_eq!(succeeded(cp.result(restore.id).await), CommandOutput::SnapshotRestored);
     let delete = command(CommandBody::DeleteSnapshot {
         snapshot_id,
         bucket: doc.snapshot_bucket.clone(),
