@@ -14,6 +14,7 @@ pub mod bootstrap;
 pub mod cloud;
 pub mod cluster;
 pub mod error;
+pub mod objects;
 pub mod policy;
 pub mod resources;
 pub mod sg_rules;
@@ -23,6 +24,7 @@ pub use bootstrap::{BootstrapDocument, JoinToken};
 pub use cloud::Cloud;
 pub use cluster::{BucketPurpose, ClusterRef};
 pub use error::{CloudError, ErrorKind};
+pub use objects::{BucketLocation, ListQuery, ObjectHead, ObjectPage, ObjectStore, ObjectSummary};
 pub use resources::{
     ApiAccess, Bucket, Ingress, Instance, InstanceSpec, InstanceState, KmsKey, NodeRole, Placement,
     ResourceKind, SecurityGroup, TaggedResource,

@@ -7,6 +7,7 @@
 mod ec2;
 mod iam;
 mod kms;
+mod objects;
 mod s3;
 mod sdk_error;
 

@@ -13,6 +13,7 @@ mod errors;
 mod iam;
 mod instances;
 mod kms;
+mod objects;
 mod s3;
 mod sg;
 mod sweep;
