@@ -50,6 +50,14 @@
 //! [platform]                      # operator accounts and the orphan sweeper
 //! operator_token_ttl_secs = 3600
 //! sweeper = { enabled = false, interval_secs = 900, regions = [] }   # [] = every region
+//!
+//! [nodes]                         # the node channel (commands, heartbeats)
+//! heartbeat_interval_secs = 10
+//! command_timeout_ms = 20000      # how long e.g. an admin-token request waits for the node
+//!
+//! [msp]                           # the key that signs operator-policy bundles
+//! signing_key_file = "/etc/coffer/msp.key"   # required; 32 raw bytes or base64
+//! generate_if_missing = false     # true (development only): create the file on first start
 //! ```
 
 use std::net::SocketAddr;
@@ -60,8 +68,10 @@ use figment::Figment;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use crate::msp_key::MspSettings;
 pub use crate::platform::PlatformSettings;
 pub use crate::provisioning::ProvisioningSettings;
+pub use crate::service::NodeSettings;
 
 /// Configuration could not be read or did not match the expected shape.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +97,10 @@ pub struct Settings {
     pub provisioning: ProvisioningSettings,
     #[serde(default)]
     pub platform: PlatformSettings,
+    #[serde(default)]
+    pub nodes: NodeSettings,
+    #[serde(default)]
+    pub msp: MspSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,7 +220,7 @@ impl Default for TelemetrySettings {
 /// filter they would be rejected as unknown fields. Typos inside a section are still rejected.
 fn is_section_key(key: &figment::value::UncasedStr) -> bool {
     let section = key.as_str().split('.').next().unwrap_or_default();
-    ["http", "database", "auth", "telemetry", "provisioning", "platform"]
+    ["http", "database", "auth", "telemetry", "provisioning", "platform", "nodes", "msp"]
         .iter()
         .any(|s| s.eq_ignore_ascii_case(section))
 }
@@ -252,6 +266,9 @@ impl Settings {
         if let Some(msg) = self.platform.problem() {
             return Err(ConfigError::OutOfRange(msg));
         }
+        if let Some(msg) = self.nodes.problem() {
+            return Err(ConfigError::OutOfRange(msg));
+        }
         match checks.into_iter().find(|(ok, _)| !ok) {
             Some((_, msg)) => Err(ConfigError::OutOfRange(msg)),
             None => Ok(()),
@@ -286,6 +303,9 @@ impl Settings {
             provisioning: ProvisioningSettings::default(),
             // Sweeper off: it needs AWS. Its own tests turn it on against moto.
             platform: PlatformSettings::default(),
+            nodes: NodeSettings::default(),
+            // An ephemeral key unless a test or developer names a file.
+            msp: MspSettings { signing_key_file: None, generate_if_missing: true },
         }
     }
 }

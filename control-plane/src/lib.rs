@@ -7,6 +7,7 @@
 //! - [`service`]: use-cases and authorization, shared by the HTTP API and the future console;
 //! - [`http`]: axum routers, extractors, the wire error model and the OpenAPI document;
 //! - [`platform`]: platform operators (own accounts and tokens) and the orphan sweeper;
+//! - [`msp_key`]: the key that signs operator-policy bundles for every cluster;
 //! - [`startup`], [`config`], [`telemetry`]: process wiring.
 #![forbid(unsafe_code)]
 
@@ -14,6 +15,7 @@ pub mod config;
 pub mod console;
 pub mod domain;
 pub mod http;
+pub mod msp_key;
 pub mod platform;
 pub mod provisioning;
 pub mod service;

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::http::{self, AppState};
+use crate::msp_key::MspSigner;
 use crate::platform::{Platform, Sweeper};
 use crate::provisioning::{self, Engine};
 use crate::service::{ControlPlane, OperationEvents};
@@ -49,9 +50,11 @@ impl Application {
     /// Like [`build`](Self::build) with the engine's cloud supplied by the caller (any
     /// `Cloud` implementation); `None` or `provisioning.enabled = false` runs no engine.
     pub async fn build_with_cloud(
-        settings: Settings,
+        mut settings: Settings,
         cloud: Option<Arc<dyn coffer_cloud::Cloud>>,
     ) -> anyhow::Result<Application> {
+        let msp = Arc::new(MspSigner::load(&settings.msp)?);
+        settings.provisioning.msp_public_key = Some(msp.public_key_b64().to_owned());
         let pool =
             store::connect(&settings.database).await.context("connecting to the database")?;
         store::migrate(&pool).await.context("running database migrations")?;
@@ -61,7 +64,8 @@ impl Application {
         let local_addr = listener.local_addr().context("reading the bound address")?;
         let events = OperationEvents::default();
         let cp = ControlPlane::new(pool.clone(), settings.auth.clone(), events.clone())
-            .context("configuring the control plane")?;
+            .context("configuring the control plane")?
+            .with_node_settings(settings.nodes.clone());
         let metrics = Arc::default();
         let platform = Platform::new(
             pool.clone(),
@@ -69,7 +73,8 @@ impl Application {
             settings.auth.password_hash,
             Arc::clone(&metrics),
         )
-        .context("configuring platform operators")?;
+        .context("configuring platform operators")?
+        .with_msp_signer(msp);
         let sweeper = match &cloud {
             Some(cloud) if settings.platform.sweeper.enabled => Some(Sweeper::new(
                 pool.clone(),
@@ -116,6 +121,12 @@ impl Application {
             .listen(&self.pool, shutdown.child_token())
             .await
             .context("starting the operation notification listener")?;
+        let node_listener_task = self
+            .cp
+            .node_events()
+            .listen(&self.pool, shutdown.child_token())
+            .await
+            .context("starting the node command notification listener")?;
         let state = Arc::new(AppState {
             cp: self.cp,
             shutdown: shutdown.clone(),
@@ -145,6 +156,7 @@ impl Application {
             let _ = task.await;
         }
         let _ = listener_task.await;
+        let _ = node_listener_task.await;
         self.pool.close().await;
         tracing::info!("control plane stopped");
         Ok(())

@@ -37,7 +37,10 @@ impl From<ServiceError> for ConsoleError {
             ServiceError::PermissionDenied(m) => ConsoleError::Forbidden(m),
             ServiceError::NotFound(what) => ConsoleError::NotFound(what),
             ServiceError::Conflict(m) => ConsoleError::Conflict(m),
-            other @ (ServiceError::Store(_) | ServiceError::Internal(_)) => {
+            // Until the console shows node outages itself (CON), they read as a failure.
+            other @ (ServiceError::Store(_)
+            | ServiceError::Internal(_)
+            | ServiceError::Unavailable(_)) => {
                 ConsoleError::Internal(other.to_string())
             }
         }

@@ -14,6 +14,7 @@ mod operation;
 mod page;
 mod password;
 mod role;
+mod token_ttl;
 
 pub use cluster::{ClusterName, ClusterState, Region, Size, Tier, Version};
 pub use duration::WaitTimeout;
@@ -24,6 +25,7 @@ pub use operation::{OperationKind, OperationState, StepState, UpdatePlan};
 pub use page::{PageSize, PageToken};
 pub use password::Password;
 pub use role::{Action, Role};
+pub use token_ttl::AdminTokenTtl;
 
 /// Input that does not satisfy a domain rule; the message tells the caller what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

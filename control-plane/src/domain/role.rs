@@ -48,6 +48,8 @@ pub enum Action {
     ManageMembers,
     /// Grant or revoke the owner role.
     ManageOwners,
+    /// Reach into a cluster's data: admin tokens, snapshot restore/delete, audit logs.
+    AccessClusterData,
 }
 
 impl Action {
@@ -57,6 +59,7 @@ impl Action {
             Action::ManageClusters => Role::Contributor,
             Action::ManageMembers => Role::Admin,
             Action::ManageOwners => Role::Owner,
+            Action::AccessClusterData => Role::Admin,
         }
     }
 }
@@ -79,13 +82,14 @@ mod tests {
         use Action::*;
         use Role::*;
         let table = [
-            (Viewer, [true, false, false, false]),
-            (Contributor, [true, true, false, false]),
-            (Admin, [true, true, true, false]),
-            (Owner, [true, true, true, true]),
+            (Viewer, [true, false, false, false, false]),
+            (Contributor, [true, true, false, false, false]),
+            (Admin, [true, true, true, false, true]),
+            (Owner, [true, true, true, true, true]),
         ];
         for (role, expect) in table {
-            let got = [Read, ManageClusters, ManageMembers, ManageOwners].map(|a| role.allows(a));
+            let got = [Read, ManageClusters, ManageMembers, ManageOwners, AccessClusterData]
+                .map(|a| role.allows(a));
             assert_eq!(got, expect, "{role:?}");
         }
     }

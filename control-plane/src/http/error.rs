@@ -23,6 +23,8 @@ pub enum ErrorCode {
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
+    /// A cluster's node is needed and did not answer.
+    NodeUnavailable,
     Internal,
 }
 
@@ -37,6 +39,7 @@ impl ErrorCode {
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::NodeUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -52,6 +55,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::NodeUnavailable => "node_unavailable",
             ErrorCode::Internal => "internal",
         }
     }
@@ -101,7 +105,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Machine-readable: invalid_argument, unauthenticated, permission_denied, not_found,
-    /// conflict, payload_too_large, unsupported_media_type, internal.
+    /// conflict, payload_too_large, unsupported_media_type, node_unavailable, internal.
     pub code: &'static str,
     /// Human-readable: what to fix.
     pub message: String,
@@ -135,6 +139,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::PermissionDenied(m) => ApiError::forbidden(m),
             ServiceError::NotFound(what) => ApiError::not_found(what),
             ServiceError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
+            ServiceError::Unavailable(m) => ApiError::new(ErrorCode::NodeUnavailable, m),
             ServiceError::Store(e) => ApiError::internal(&e),
             ServiceError::Internal(detail) => ApiError::internal(&detail),
         }
@@ -168,6 +173,12 @@ mod tests {
             (ServiceError::PermissionDenied("no".into()), 403, "permission_denied", Some("no")),
             (ServiceError::NotFound("cluster"), 404, "not_found", Some("cluster not found")),
             (ServiceError::Conflict("taken".into()), 409, "conflict", Some("taken")),
+            (
+                ServiceError::Unavailable("node did not answer".into()),
+                503,
+                "node_unavailable",
+                Some("node did not answer"),
+            ),
             // Internal detail must never reach the client.
             (
                 ServiceError::Internal("db password is hunter2".into()),

@@ -3,12 +3,14 @@
 //! Every route is registered through `utoipa-axum`'s `routes!`, so the OpenAPI document is
 //! generated from the same handler list that serves traffic and cannot miss a route.
 
+mod admin_tokens;
 mod auth;
 mod clusters;
 pub mod error;
 mod extract;
 mod health;
 mod members;
+mod node_channel;
 mod nodes;
 mod oauth;
 mod openapi;
@@ -90,9 +92,17 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(operations::get_operation))
         .routes(routes!(operations::wait_operation))
         .routes(routes!(nodes::register_node))
+        .routes(routes!(node_channel::poll_commands))
+        .routes(routes!(node_channel::post_result))
+        .routes(routes!(node_channel::heartbeat))
+        .routes(routes!(node_channel::list_nodes))
+        .routes(routes!(admin_tokens::issue_admin_token))
+        .routes(routes!(admin_tokens::revoke_admin_tokens))
         .routes(routes!(platform::login))
         .routes(routes!(platform::list_orphans))
         .routes(routes!(platform::metrics))
+        .routes(routes!(platform::publish_msp_bundle))
+        .routes(routes!(platform::msp_bundle_status))
 }
 
 /// The OpenAPI 3.1 document for every route.

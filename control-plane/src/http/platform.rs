@@ -1,9 +1,10 @@
-//! `/v1/platform/*`: the operator API (login, orphan findings, sweeper metrics).
+//! `/v1/platform/*`: the operator API (login, orphan findings, sweeper metrics, MSP bundles).
 //!
 //! These routes accept only operator bearer tokens (see [`crate::platform`]): no cookies, no
 //! customer tokens. Customer routes, conversely, never accept operator tokens because the
 //! customer authenticator does not read the operator token table.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, State};
@@ -18,7 +19,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody, ErrorCode};
-use super::extract::{ApiJson, ApiQuery, PageQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, PageQuery};
 use super::AppState;
 use crate::platform::{OperatorId, OrphanFinding, PlatformError};
 
@@ -27,6 +28,7 @@ impl From<PlatformError> for ApiError {
         match e {
             PlatformError::Invalid(m) => ApiError::invalid(m),
             PlatformError::Unauthenticated => ApiError::unauthenticated(),
+            PlatformError::NotFound(what) => ApiError::not_found(what),
             PlatformError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
             PlatformError::Store(e) => ApiError::internal(&e),
             PlatformError::Internal(detail) => ApiError::internal(&detail),
@@ -177,4 +179,80 @@ pub async fn metrics(
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(res)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishMspBundleRequest {
+    /// Policy name (reserved `coffer-*` names only) -> HCL.
+    pub policies: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublishedMspBundleDto {
+    /// The new bundle's version (previous newest + 1).
+    pub version: u64,
+    /// Clusters the bundle was queued to.
+    pub clusters: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MspClusterStatusDto {
+    pub cluster_id: Uuid,
+    /// pending, applied or failed.
+    pub state: &'static str,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MspBundleStatusDto {
+    pub version: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub published_at: OffsetDateTime,
+    /// The operator who published it.
+    pub published_by: Uuid,
+    pub clusters: Vec<MspClusterStatusDto>,
+}
+
+/// Publish a signed operator-policy bundle to every cluster (next version).
+#[utoipa::path(post, path = "/v1/platform/msp-bundles", tag = "platform",
+    request_body = PublishMspBundleRequest, security(("bearer" = [])),
+    responses((status = 200, body = PublishedMspBundleDto), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn publish_msp_bundle(
+    State(state): State<Arc<AppState>>,
+    Operator(operator): Operator,
+    ApiJson(req): ApiJson<PublishMspBundleRequest>,
+) -> Result<Json<PublishedMspBundleDto>, ApiError> {
+    let published = state.platform.publish_msp_bundle(operator, req.policies).await?;
+    Ok(Json(PublishedMspBundleDto { version: published.version, clusters: published.clusters }))
+}
+
+/// Where a bundle version stands on each cluster it was sent to.
+#[utoipa::path(get, path = "/v1/platform/msp-bundles/{version}", tag = "platform",
+    params(("version" = u64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = MspBundleStatusDto), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn msp_bundle_status(
+    State(state): State<Arc<AppState>>,
+    _operator: Operator,
+    ApiPath(version): ApiPath<u64>,
+) -> Result<Json<MspBundleStatusDto>, ApiError> {
+    let status = state.platform.msp_bundle_status(version).await?;
+    Ok(Json(MspBundleStatusDto {
+        version: status.version,
+        published_at: status.published_at,
+        published_by: status.published_by,
+        clusters: status
+            .clusters
+            .into_iter()
+            .map(|c| MspClusterStatusDto {
+                cluster_id: c.cluster_id,
+                state: c.state.as_str(),
+                error: c.error,
+            })
+            .collect(),
+    }))
 }

@@ -12,6 +12,8 @@ pub enum PlatformError {
     /// Missing, wrong or expired operator credentials (never says which).
     #[error("authentication required")]
     Unauthenticated,
+    #[error("{0} not found")]
+    NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]

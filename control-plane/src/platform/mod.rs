@@ -9,11 +9,13 @@
 //!
 //! Layout: [`settings`] (the `[platform]` config section), [`error`], [`operators`] (accounts,
 //! login, token checks; SQL in `operator_store`), [`admin`] (the `operator create` command),
+//! [`msp`] (publishing signed operator-policy bundles to every cluster),
 //! and [`sweeper`] (the periodic job that finds
 //! Coffer-tagged cloud resources no live cluster owns, with its pure rules, SQL and metrics).
 
 pub mod admin;
 pub mod error;
+pub mod msp;
 mod operator_store;
 pub mod operators;
 pub mod settings;
@@ -24,11 +26,13 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 pub use error::PlatformError;
+pub use msp::{BundleStatus, ClusterBundleState, ClusterBundleStatus, PublishedBundle};
 pub use operators::{CreatedOperator, IssuedOperatorToken, OperatorId};
 pub use settings::{PlatformSettings, SweeperSettings};
 pub use sweeper::{OrphanFinding, OrphanReason, SweepReport, Sweeper, SweeperMetrics};
 
 use crate::config::PasswordHashSettings;
+use crate::msp_key::MspSigner;
 use crate::service::PasswordHasher;
 
 /// Operator use-cases over one database: accounts, login, token checks, and reading what the
@@ -39,6 +43,8 @@ pub struct Platform {
     hasher: PasswordHasher,
     token_ttl_secs: u64,
     metrics: Arc<SweeperMetrics>,
+    /// Signs MSP bundles; absent in processes that only manage operators.
+    msp: Option<Arc<MspSigner>>,
 }
 
 impl Platform {
@@ -52,7 +58,19 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let hasher = PasswordHasher::new(password_hash)
             .map_err(|e| PlatformError::Internal(e.to_string()))?;
-        Ok(Platform { pool, hasher, token_ttl_secs: settings.operator_token_ttl_secs, metrics })
+        Ok(Platform {
+            pool,
+            hasher,
+            token_ttl_secs: settings.operator_token_ttl_secs,
+            metrics,
+            msp: None,
+        })
+    }
+
+    /// Enables MSP bundle publishing with this signing key.
+    pub fn with_msp_signer(mut self, signer: Arc<MspSigner>) -> Self {
+        self.msp = Some(signer);
+        self
     }
 
     pub fn metrics(&self) -> &Arc<SweeperMetrics> {

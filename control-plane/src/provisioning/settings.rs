@@ -32,6 +32,10 @@ pub struct ProvisioningSettings {
     /// Base URL nodes use to reach this control plane; goes into every bootstrap document.
     pub control_plane_url: String,
     pub aws: AwsConnectSettings,
+    /// Base64 Ed25519 key nodes verify operator-policy bundles with; goes into every bootstrap
+    /// document. Not configuration: start-up derives it from the `[msp]` signing key.
+    #[serde(skip)]
+    pub msp_public_key: Option<String>,
 }
 
 impl Default for ProvisioningSettings {
@@ -47,6 +51,7 @@ impl Default for ProvisioningSettings {
             kms_deletion_window_days: 30,
             control_plane_url: "http://127.0.0.1:8080".to_owned(),
             aws: AwsConnectSettings::default(),
+            msp_public_key: None,
         }
     }
 }

@@ -9,6 +9,7 @@ mod authz;
 mod clusters;
 mod credentials;
 mod members;
+pub mod node_channel;
 mod nodes;
 pub mod notify;
 mod operations;
@@ -21,6 +22,7 @@ use uuid::Uuid;
 pub use auth::{Authenticated, IssuedToken, LoginResult, OAuthError, SignupResult};
 pub use clusters::{ClusterPatch, ClusterRequest, ClusterWithOperation};
 pub use credentials::{hash_token, PasswordHasher};
+pub use node_channel::{IssuedAdminToken, NodeIdentity, NodeSettings, NodeStatus};
 pub use nodes::{NodeRegistration, RegisteredNode};
 pub use notify::OperationEvents;
 pub use service_principals::CreatedServicePrincipal;
@@ -55,6 +57,10 @@ pub enum ServiceError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// A cluster's node is needed and did not answer (or none is running); the message is
+    /// safe to show.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -80,6 +86,7 @@ pub struct ControlPlane {
     auth: AuthSettings,
     hasher: PasswordHasher,
     events: OperationEvents,
+    nodes: node_channel::NodeChannel,
 }
 
 impl ControlPlane {
@@ -89,7 +96,7 @@ impl ControlPlane {
         events: OperationEvents,
     ) -> Result<Self, ServiceError> {
         let hasher = PasswordHasher::new(auth.password_hash)?;
-        Ok(Self { pool, auth, hasher, events })
+        Ok(Self { pool, auth, hasher, events, nodes: Default::default() })
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use super::credentials::{hash_token, random_secret};
 use super::{ControlPlane, ServiceError};
-use crate::store::nodes;
+use super::node_channel::queue_bundle;
+use crate::store::{msp, nodes};
 
 /// Prefix of node credentials, so a leaked one is recognisable.
 const NODE_CREDENTIAL_PREFIX: &str = "cfn_";
@@ -86,6 +87,13 @@ impl ControlPlane {
             &hash_token(credential.expose_secret()),
         )
         .await?;
+        // The API node (re)joining gets the newest operator-policy bundle; the cluster
+        // replicates policies to the other nodes.
+        if node_index == 0 {
+            if let Some(bundle) = msp::latest(&mut *tx).await? {
+                queue_bundle(&mut tx, token.cluster_id, req.node_index, &bundle).await?;
+            }
+        }
         tx.commit().await?;
         tracing::info!(cluster = %token.cluster_id, node_index, instance = %req.instance_id, "node registered");
         Ok(RegisteredNode {

@@ -9,7 +9,9 @@
 //! - `operations`, `operation_steps`: the requested workflow and its progress, so work survives
 //!   restarts and is visible to clients;
 //! - `idempotency_keys`: replay protection for cluster creation;
-//! - `releases`: the catalog of versions a cluster may run.
+//! - `releases`: the catalog of versions a cluster may run;
+//! - `node_commands`, `node_health`, `msp`: the node channel (queued commands and results,
+//!   heartbeats) and published operator-policy bundles.
 //!
 //! Repositories take any executor (pool or transaction) so use-cases decide transaction
 //! boundaries. Database errors are classified in exactly one place, [`StoreError::from`].
@@ -17,6 +19,9 @@
 pub mod clusters;
 pub mod idempotency;
 pub mod members;
+pub mod msp;
+pub mod node_commands;
+pub mod node_health;
 pub mod nodes;
 pub mod operations;
 pub mod orgs;

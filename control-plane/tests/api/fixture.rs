@@ -81,6 +81,11 @@ pub async fn prepare(app: &TestApp, route: &Route, fx: &OrgFixture, fresh_target
             let body = (route.method == "PATCH").then(|| json!({"ip_allow_list": ["10.0.0.0/8"]}));
             (body, 202)
         }
+        // The fixture's cluster has no node, so an allowed caller gets "node unavailable".
+        ("POST", "/v1/orgs/{org_id}/clusters/{cluster_id}/admin-token") => {
+            (Some(json!({"ttl": "1h"})), 503)
+        }
+        ("POST", "/v1/orgs/{org_id}/clusters/{cluster_id}/revoke-admin-tokens") => (None, 503),
         ("GET", _) => (None, 200),
         other => panic!("no request recipe for {other:?}; add one"),
     };

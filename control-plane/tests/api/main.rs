@@ -7,6 +7,7 @@ mod helpers;
 mod logs;
 mod routes;
 
+mod admin_tokens;
 mod auth;
 mod binary;
 mod bodies;
@@ -18,6 +19,7 @@ mod isolation;
 mod lifecycle;
 mod lists;
 mod members;
+mod node_channel;
 mod openapi;
 mod operations;
 mod outage;

@@ -35,6 +35,8 @@ pub enum Access {
     Org(Role),
     /// A platform operator's bearer token; customer credentials never qualify.
     Operator,
+    /// A registered node's credential (`cfn_...`); nothing else qualifies.
+    Node,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -105,7 +107,7 @@ const fn route(method: &'static str, path: &'static str, access: Access) -> Rout
     Route { method, path, access }
 }
 
-use Access::{Authenticated, Operator, Org, Public};
+use Access::{Authenticated, Node, Operator, Org, Public};
 use Role::{Admin, Contributor, Viewer};
 
 pub const ROUTES: &[Route] = &[
@@ -131,6 +133,14 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/orgs/{org_id}/operations/{op_id}", Org(Viewer)),
     route("GET", "/v1/orgs/{org_id}/operations/{op_id}/wait", Org(Viewer)),
     route("POST", "/v1/nodes/register", Public),
+    route("GET", "/v1/nodes/commands", Node),
+    route("POST", "/v1/nodes/commands/{command_id}/result", Node),
+    route("POST", "/v1/nodes/heartbeat", Node),
+    route("GET", "/v1/orgs/{org_id}/clusters/{cluster_id}/nodes", Org(Viewer)),
+    route("POST", "/v1/orgs/{org_id}/clusters/{cluster_id}/admin-token", Org(Admin)),
+    route("POST", "/v1/orgs/{org_id}/clusters/{cluster_id}/revoke-admin-tokens", Org(Admin)),
+    route("POST", "/v1/platform/msp-bundles", Operator),
+    route("GET", "/v1/platform/msp-bundles/{version}", Operator),
     route("POST", "/v1/platform/login", Public),
     route("GET", "/v1/platform/orphans", Operator),
     route("GET", "/v1/platform/metrics", Operator),

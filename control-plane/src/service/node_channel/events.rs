@@ -1,0 +1,124 @@
+//! Fan-out of node-channel notifications from Postgres to in-process waiters.
+//!
+//! The `node_commands_notify` trigger announces every queued command (to wake the long polls of
+//! its node) and every stored result (to wake whoever awaits it), so a command queued or
+//! answered through any replica wakes waiters on every replica. One `LISTEN` connection per
+//! process feeds a broadcast channel; waiters subscribe and filter. Waiters also re-check on a
+//! slow timer, so a notification lost with a dropped connection delays them but never strands
+//! them.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Channel name used by the `notify_node_command` trigger.
+pub const CHANNEL: &str = "coffer_node_command";
+
+/// How often a waiter re-reads even without a notification.
+pub const RECHECK: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// A command was queued for this node slot.
+    Queued { cluster_id: Uuid, node_index: i32 },
+    /// This command has a result.
+    Result(Uuid),
+    /// Notifications may have been lost (listener reconnected): everyone re-reads.
+    WakeAll,
+}
+
+impl NodeEvent {
+    /// Parses a trigger payload: `queued:<cluster>:<index>` or `result:<id>`.
+    pub fn parse(payload: &str) -> Option<NodeEvent> {
+        if let Some(rest) = payload.strip_prefix("queued:") {
+            let (cluster, index) = rest.split_once(':')?;
+            return Some(NodeEvent::Queued {
+                cluster_id: Uuid::parse_str(cluster).ok()?,
+                node_index: index.parse().ok()?,
+            });
+        }
+        payload.strip_prefix("result:").and_then(|id| Uuid::parse_str(id).ok()).map(NodeEvent::Result)
+    }
+}
+
+#[derive(Clone)]
+pub struct NodeEvents {
+    tx: broadcast::Sender<NodeEvent>,
+}
+
+impl Default for NodeEvents {
+    fn default() -> Self {
+        // A waiter that falls further behind re-reads (Lagged); the size only trades memory
+        // for spurious re-reads.
+        let (tx, _) = broadcast::channel(1024);
+        Self { tx }
+    }
+}
+
+impl NodeEvents {
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.tx.subscribe()
+    }
+
+    /// Starts listening; returns once `LISTEN` is active so no later change is missed.
+    pub async fn listen(
+        &self,
+        pool: &PgPool,
+        shutdown: CancellationToken,
+    ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        let tx = self.tx.clone();
+        Ok(tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    n = listener.try_recv() => n,
+                };
+                match next {
+                    Ok(Some(n)) => {
+                        if let Some(event) = NodeEvent::parse(n.payload()) {
+                            // No receivers is fine: nobody is waiting.
+                            let _ = tx.send(event);
+                        }
+                    }
+                    // Connection lost; the next try_recv reconnects and re-LISTENs.
+                    Ok(None) => {
+                        let _ = tx.send(NodeEvent::WakeAll);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "node command listener error; retrying");
+                        let _ = tx.send(NodeEvent::WakeAll);
+                        tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
+                }
+            }
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_parse() {
+        let c = Uuid::from_u128(7);
+        let check = |raw: &str, expect: Option<NodeEvent>| {
+            assert_eq!(NodeEvent::parse(raw), expect, "{raw}");
+        };
+        check(&format!("queued:{c}:2"), Some(NodeEvent::Queued { cluster_id: c, node_index: 2 }));
+        check(&format!("result:{c}"), Some(NodeEvent::Result(c)));
+        check(&format!("queued:{c}"), None);
+        check(&format!("queued:{c}:x"), None);
+        check("result:nope", None);
+        check("other", None);
+    }
+}

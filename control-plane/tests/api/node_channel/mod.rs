@@ -1,0 +1,8 @@
+//! The node channel as nodes and customers see it: the long poll hands each command out once,
+//! results are scoped to the node and written once, heartbeats drive node health and the
+//! cluster address, and MSP bundles are signed, versioned and queued to every cluster.
+
+mod commands;
+mod heartbeat;
+mod msp;
+pub mod support;
