@@ -98,6 +98,17 @@
     var panel = document.getElementById("operation");
     if (panel) watch(panel);
 
+    // Lists with work in flight (snapshots being taken or restored) reload until it settles;
+    // the server reconciles states on every read, so a reload is all it takes.
+    var reload = document.querySelector("[data-reload-after]");
+    if (reload) {
+      var ms = parseInt(reload.getAttribute("data-reload-after"), 10) || 2000;
+      setTimeout(function () {
+        // Not while the person is in the middle of something on this page.
+        if (!document.querySelector("button.busy")) window.location.reload();
+      }, ms);
+    }
+
     document.querySelectorAll("[data-copy]").forEach(function (btn) {
       btn.addEventListener("click", function () {
         var input = document.querySelector(btn.getAttribute("data-copy"));

@@ -76,3 +76,35 @@ export async function shot(page, name) {
 export async function csrfOf(page) {
   return page.locator("form.signout input[name=csrf]").inputValue();
 }
+
+/**
+ * Polls `check` until it returns true or `ms` pass (no sleeps as synchronisation: every round
+ * asks the page again). Errors inside a round (a page reloading itself) count as "not yet".
+ */
+export async function until(check, ms, what) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
+ * The operation of `kind` the page was sent to: its live step panel while it runs, or its
+ * outcome when the engine already finished it before the page loaded.
+ */
+export async function operationShown(page, kind) {
+  await page
+    .locator("#operation h2", { hasText: `Operation: ${kind}` })
+    .or(page.locator("#operation-outcome", { hasText: kind }))
+    .first()
+    .waitFor();
+}

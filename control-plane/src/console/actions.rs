@@ -27,6 +27,7 @@ const fn action(
 pub const ACTIONS: &[Action] = &[
     action("sign up", "/console/signup", "post", "/v1/signup"),
     action("sign in", "/console/login", "post", "/v1/login"),
+    action("sign out", "/console/logout", "post", "/v1/logout"),
     action("invite member", "/console/orgs/{org_id}/members", "post", "/v1/orgs/{org_id}/members"),
     action(
         "change member role",
@@ -69,6 +70,18 @@ pub const ACTIONS: &[Action] = &[
         "/console/orgs/{org_id}/clusters/{cluster_id}/delete",
         "delete",
         "/v1/orgs/{org_id}/clusters/{cluster_id}",
+    ),
+    action(
+        "generate admin token",
+        "/console/orgs/{org_id}/clusters/{cluster_id}/admin-token",
+        "post",
+        "/v1/orgs/{org_id}/clusters/{cluster_id}/admin-token",
+    ),
+    action(
+        "revoke admin tokens",
+        "/console/orgs/{org_id}/clusters/{cluster_id}/revoke-admin-tokens",
+        "post",
+        "/v1/orgs/{org_id}/clusters/{cluster_id}/revoke-admin-tokens",
     ),
     action(
         "watch operation",

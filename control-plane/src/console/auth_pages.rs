@@ -15,7 +15,9 @@ use serde::Deserialize;
 
 use super::error::ConsoleError;
 use super::form;
-use super::session::{cleared_cookies, same_origin, session_cookies, Session};
+use super::session::{
+    cleared_cookies, cookie, same_origin, session_cookies, Session, SESSION_COOKIE,
+};
 use super::view::{self, max_page};
 use crate::http::AppState;
 use crate::service::ServiceError;
@@ -190,8 +192,8 @@ pub struct CsrfOnly {
     csrf: String,
 }
 
-/// Forgets the session in this browser. (The API has no token revocation yet; the token
-/// expires on its own, and the cookies holding it are gone.)
+/// Ends the session: revoked server-side through the same use-case as `POST /v1/logout`
+/// (so a copied cookie stops working too), then forgotten by this browser.
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -200,6 +202,12 @@ pub async fn logout(
 ) -> Result<Response, ConsoleError> {
     let f: CsrfOnly = form::parse(&body)?;
     session.verify(&headers, &state, &f.csrf)?;
+    let token = cookie(&headers, SESSION_COOKIE).ok_or(ConsoleError::SignedOut)?;
+    match state.cp.logout(token, false).await {
+        // Already revoked by a concurrent sign-out: the outcome wanted here.
+        Ok(_) | Err(ServiceError::Unauthenticated) => {}
+        Err(e) => return Err(e.into()),
+    }
     let mut res = Redirect::to("/console/login").into_response();
     for c in cleared_cookies(state.secure_cookies) {
         res.headers_mut().append(header::SET_COOKIE, c);

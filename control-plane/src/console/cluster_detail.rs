@@ -1,90 +1,83 @@
-//! One cluster: state, the operation being watched with its steps (updated live by polling
-//! [`status`]), nodes, the IP allow list editor and deletion with type-the-name confirmation.
+//! One cluster: state, the operation in progress (see `cluster_operation`), nodes, the IP
+//! allow list editor and deletion with type-the-name confirmation.
 //!
-//! The API does not link a cluster to its latest operation, so the console carries the
-//! operation id it started in the URL (`?op=`), exactly as an API client keeps the operation
-//! returned by its request.
+//! After a form post the console carries the operation it started in the URL (`?op=`),
+//! exactly as an API client keeps the operation returned by its request, so the outcome can
+//! be shown even when the operation finished before the page loaded.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Json, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::cluster_nav::{self, ClusterTab};
+use super::cluster_operation::{OpQuery, Operations};
 use super::error::ConsoleError;
 use super::form::{self, Ids};
 use super::session::Session;
 use super::view::{self, OrgContext, Tab};
-use crate::domain::{Action as Perm, ClusterState, OperationState};
+use super::{cluster_nodes, cluster_tokens};
+use crate::domain::{Action as Perm, ClusterState};
 use crate::http::AppState;
-use crate::service::{ClusterPatch, ServiceError};
+use crate::service::{ClusterPatch, NodeStatus, ServiceError};
 use crate::store::clusters::ClusterRow;
-use crate::store::nodes::{self, NodeRow};
-use crate::store::operations::Operation;
-
-#[derive(Deserialize)]
-pub struct OpQuery {
-    op: Option<String>,
-}
-
-impl OpQuery {
-    fn id(&self) -> Option<Uuid> {
-        self.op.as_deref().and_then(|s| Uuid::parse_str(s).ok())
-    }
-}
 
 /// Inline errors to show on a re-rendered detail page.
 #[derive(Default)]
-struct Errors<'a> {
-    allow_list: Option<(&'a str, &'a str)>,
-    delete: Option<&'a str>,
+pub struct Errors<'a> {
+    pub allow_list: Option<(&'a str, &'a str)>,
+    pub delete: Option<&'a str>,
+    pub admin_token: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub struct DetailQuery {
+    op: Option<String>,
+    /// Set after "revoke all admin tokens": how many were revoked.
+    revoked: Option<String>,
 }
 
 pub async fn show(
     State(state): State<Arc<AppState>>,
     session: Session,
     Ids((org_id, cluster_id)): Ids<(Uuid, Uuid)>,
-    Query(q): Query<OpQuery>,
+    Query(q): Query<DetailQuery>,
 ) -> Result<Response, ConsoleError> {
-    render(&state, &session, org_id, cluster_id, q.id(), Errors::default(), StatusCode::OK).await
+    let notice = q.revoked.and_then(|n| n.parse::<u32>().ok()).map(|n| match n {
+        1 => "Revoked 1 admin token.".to_owned(),
+        n => format!("Revoked {n} admin tokens."),
+    });
+    let errors = Errors::default();
+    let view = View { op: OpQuery::parse_id(q.op.as_deref()), notice: notice.as_deref(), errors };
+    render(&state, &session, org_id, cluster_id, view, StatusCode::OK).await
 }
 
-async fn operation(
+/// What a request adds to the page beyond the cluster itself.
+#[derive(Default)]
+pub struct View<'a> {
+    pub op: Option<Uuid>,
+    pub notice: Option<&'a str>,
+    pub errors: Errors<'a>,
+}
+
+pub async fn render(
     state: &AppState,
     session: &Session,
     org_id: Uuid,
     cluster_id: Uuid,
-    op: Option<Uuid>,
-) -> Result<Option<Operation>, ConsoleError> {
-    let Some(op_id) = op else { return Ok(None) };
-    match state.cp.get_operation(session.caller, org_id, op_id).await {
-        Ok(op) if op.op.cluster_id == cluster_id => Ok(Some(op)),
-        Ok(_) | Err(ServiceError::NotFound(_)) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn render(
-    state: &AppState,
-    session: &Session,
-    org_id: Uuid,
-    cluster_id: Uuid,
-    op: Option<Uuid>,
-    errors: Errors<'_>,
+    v: View<'_>,
     status: StatusCode,
 ) -> Result<Response, ConsoleError> {
     let ctx = OrgContext::load(state, session, org_id).await?;
     let cluster = state.cp.get_cluster(session.caller, org_id, cluster_id).await?;
-    let op = operation(state, session, org_id, cluster_id, op).await?;
-    // Read only after get_cluster authorised the caller for this org's clusters.
-    let nodes = nodes::list_nodes(state.cp.pool(), cluster_id)
-        .await
-        .map_err(|e| ConsoleError::Internal(e.to_string()))?;
-    let body = page_body(session, &ctx, &cluster, op.as_ref(), &nodes, &errors);
+    let ops = Operations::load(state, session, org_id, cluster_id, v.op).await?;
+    let nodes = state.cp.cluster_nodes(session.caller, org_id, cluster_id).await?;
+    let body = page_body(session, &ctx, &cluster, &ops, &nodes, &v);
     Ok((status, view::org_page(&cluster.name, session, &ctx, Tab::Clusters, body)).into_response())
 }
 
@@ -92,19 +85,19 @@ fn page_body(
     session: &Session,
     ctx: &OrgContext,
     c: &ClusterRow,
-    op: Option<&Operation>,
-    nodes: &[NodeRow],
-    errors: &Errors<'_>,
+    ops: &Operations,
+    nodes: &[NodeStatus],
+    v: &View<'_>,
 ) -> Markup {
+    let errors = &v.errors;
     let base = format!("/console/orgs/{}/clusters/{}", ctx.id(), c.id);
-    let gone =
-        ClusterState::parse(&c.state).map(ClusterState::is_deleting_or_gone).unwrap_or(false);
+    let state = ClusterState::parse(&c.state).ok();
+    let gone = state.is_some_and(ClusterState::is_deleting_or_gone);
+    let running = state == Some(ClusterState::Running);
     let can_manage = ctx.can(Perm::ManageClusters) && !gone;
     html! {
-        nav.crumbs aria-label="Breadcrumb" { a href={ "/console/orgs/" (ctx.id()) "/clusters" } { "Clusters" } " / " (c.name) }
-        div.page-head {
-            h1 { (c.name) " " span #cluster-state { (view::badge(&c.state)) } }
-        }
+        (cluster_nav::header(ctx, c, ClusterTab::Overview))
+        @if let Some(n) = v.notice { p.notice.flash role="status" { (n) } }
         dl.facts.card {
             div { dt { "Address" } dd #cluster-address {
                 @if let Some(a) = &c.address { code { (a) } } @else { span.muted { "Assigned when the cluster is running" } }
@@ -115,22 +108,10 @@ fn page_body(
             div { dt { "Nodes" } dd { (nodes.len()) " of " (c.node_count) " joined" } }
             div { dt { "Created" } dd { (view::when(c.created_at)) } }
         }
-        @if let Some(op) = op { (operation_panel(&base, op)) }
-        section.card {
-            h2 { "Nodes" }
-            @if nodes.is_empty() {
-                p.muted { "No node has joined yet. Nodes appear here as they register with the control plane." }
-            } @else {
-                div.table-wrap { table {
-                    thead { tr { th { "Node" } th { "Instance" } th { "Health" } th.hide-sm { "Joined" } } }
-                    tbody { @for n in nodes { tr {
-                        td { "node-" (n.node_index) }
-                        td { code { (n.instance_id) } }
-                        td { span.badge.badge-running { "registered" } }
-                        td.hide-sm.muted { (view::when(n.registered_at)) }
-                    } } }
-                } }
-            }
+        (ops.render(&base))
+        (cluster_nodes::section(nodes, c.node_count))
+        @if ctx.can(Perm::AccessClusterData) && !gone {
+            (cluster_tokens::card(session, &base, running, errors.admin_token))
         }
         section.card {
             h2 { "IP allow list" }
@@ -168,66 +149,6 @@ fn page_body(
     }
 }
 
-fn operation_panel(base: &str, op: &Operation) -> Markup {
-    let terminal =
-        OperationState::parse(&op.op.state).map(OperationState::is_terminal).unwrap_or(false);
-    let status_url = format!("{base}/status?op={}", op.op.id);
-    html! {
-        section.card #operation data-status-url=(status_url) data-terminal=(terminal) aria-live="polite" {
-            div.page-head {
-                h2 { "Operation: " (op.op.kind) }
-                span #op-state { (view::badge(&op.op.state)) }
-            }
-            @if !terminal { p.muted.loading #op-loading { span.spinner aria-hidden="true" {} "Updating live…" } }
-            div #op-error {
-                @if let Some(msg) = &op.op.error_message {
-                    p.error role="alert" { strong { "Failed: " } (msg) }
-                }
-            }
-            ol.steps #op-steps {
-                @for s in &op.steps {
-                    li class={ "step step-" (s.state) } {
-                        span.step-name { (s.name) }
-                        (view::badge(&s.state))
-                        @if s.attempt > 1 { span.muted { " attempt " (s.attempt) } }
-                        @if let Some(e) = &s.error { p.step-error { (e) } }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Small JSON for the live step view: the cluster's state and the watched operation.
-pub async fn status(
-    State(state): State<Arc<AppState>>,
-    session: Session,
-    Ids((org_id, cluster_id)): Ids<(Uuid, Uuid)>,
-    Query(q): Query<OpQuery>,
-) -> Result<Response, ConsoleError> {
-    let cluster = state.cp.get_cluster(session.caller, org_id, cluster_id).await?;
-    let op = operation(&state, &session, org_id, cluster_id, q.id()).await?;
-    let op = op.map(|o| {
-        let terminal =
-            OperationState::parse(&o.op.state).map(OperationState::is_terminal).unwrap_or(false);
-        serde_json::json!({
-            "id": o.op.id,
-            "kind": o.op.kind,
-            "state": o.op.state,
-            "terminal": terminal,
-            "error_message": o.op.error_message,
-            "steps": o.steps.iter().map(|s| serde_json::json!({
-                "name": s.name, "state": s.state, "attempt": s.attempt, "error": s.error,
-            })).collect::<Vec<_>>(),
-        })
-    });
-    let body = serde_json::json!({
-        "cluster": { "state": cluster.state, "address": cluster.address },
-        "operation": op,
-    });
-    Ok(Json(body).into_response())
-}
-
 #[derive(Deserialize)]
 pub struct AllowListForm {
     #[serde(default)]
@@ -261,16 +182,8 @@ pub async fn update_allow_list(
         .into_response()),
         Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => {
             let errors = Errors { allow_list: Some((&f.ip_allow_list, &m)), ..Errors::default() };
-            render(
-                &state,
-                &session,
-                org_id,
-                cluster_id,
-                None,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let v = View { errors, ..View::default() };
+            render(&state, &session, org_id, cluster_id, v, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(e.into()),
     }
@@ -299,16 +212,9 @@ pub async fn delete(
             delete: Some("The name you typed does not match this cluster's name."),
             ..Errors::default()
         };
-        return render(
-            &state,
-            &session,
-            org_id,
-            cluster_id,
-            None,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        let v = View { errors, ..View::default() };
+        return render(&state, &session, org_id, cluster_id, v, StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
     }
     match state.cp.delete_cluster(session.caller, org_id, cluster_id).await {
         Ok(out) => Ok(Redirect::to(&format!(
@@ -318,7 +224,8 @@ pub async fn delete(
         .into_response()),
         Err(ServiceError::Conflict(m)) => {
             let errors = Errors { delete: Some(&m), ..Errors::default() };
-            render(&state, &session, org_id, cluster_id, None, errors, StatusCode::CONFLICT).await
+            let v = View { errors, ..View::default() };
+            render(&state, &session, org_id, cluster_id, v, StatusCode::CONFLICT).await
         }
         Err(e) => Err(e.into()),
     }

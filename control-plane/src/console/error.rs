@@ -25,6 +25,9 @@ pub enum ConsoleError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    /// The cluster's node is needed and did not answer; the message is safe to show.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -37,12 +40,9 @@ impl From<ServiceError> for ConsoleError {
             ServiceError::PermissionDenied(m) => ConsoleError::Forbidden(m),
             ServiceError::NotFound(what) => ConsoleError::NotFound(what),
             ServiceError::Conflict(m) => ConsoleError::Conflict(m),
-            // Until the console shows node outages itself (CON), they read as a failure.
-            other @ (ServiceError::Store(_)
-            | ServiceError::Internal(_)
-            | ServiceError::Unavailable(_)) => {
-                ConsoleError::Internal(other.to_string())
-            }
+            ServiceError::Unavailable(m) => ConsoleError::Unavailable(m),
+            // Store, internal and any later infrastructure errors: logged, never shown.
+            other => ConsoleError::Internal(other.to_string()),
         }
     }
 }
@@ -69,6 +69,9 @@ impl IntoResponse for ConsoleError {
             ),
             ConsoleError::Invalid(m) => (StatusCode::BAD_REQUEST, "Check your input", m.clone()),
             ConsoleError::Conflict(m) => (StatusCode::CONFLICT, "Conflict", m.clone()),
+            ConsoleError::Unavailable(m) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "Cluster not reachable", m.clone())
+            }
             ConsoleError::Internal(detail) => {
                 tracing::error!(error = %detail, "console request failed");
                 (

@@ -14,6 +14,10 @@ mod actions;
 mod assets;
 mod auth_pages;
 mod cluster_detail;
+mod cluster_nav;
+mod cluster_nodes;
+mod cluster_operation;
+mod cluster_tokens;
 mod clusters;
 mod error;
 mod form;
@@ -47,12 +51,23 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/orgs/{org_id}/clusters", get(clusters::list).post(clusters::create))
         .route("/console/orgs/{org_id}/clusters/new", get(clusters::new_form))
         .route("/console/orgs/{org_id}/clusters/{cluster_id}", get(cluster_detail::show))
-        .route("/console/orgs/{org_id}/clusters/{cluster_id}/status", get(cluster_detail::status))
+        .route(
+            "/console/orgs/{org_id}/clusters/{cluster_id}/status",
+            get(cluster_operation::status),
+        )
         .route(
             "/console/orgs/{org_id}/clusters/{cluster_id}/allow-list",
             post(cluster_detail::update_allow_list),
         )
         .route("/console/orgs/{org_id}/clusters/{cluster_id}/delete", post(cluster_detail::delete))
+        .route(
+            "/console/orgs/{org_id}/clusters/{cluster_id}/admin-token",
+            post(cluster_tokens::issue),
+        )
+        .route(
+            "/console/orgs/{org_id}/clusters/{cluster_id}/revoke-admin-tokens",
+            post(cluster_tokens::revoke),
+        )
         .route("/console/orgs/{org_id}/members", get(members::list).post(members::invite))
         .route("/console/orgs/{org_id}/members/{user_id}/role", post(members::change_role))
         .route("/console/orgs/{org_id}/members/{user_id}/remove", post(members::remove))

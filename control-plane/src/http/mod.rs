@@ -9,6 +9,7 @@ mod clusters;
 pub mod error;
 mod extract;
 mod health;
+mod logout;
 mod members;
 mod node_channel;
 mod nodes;
@@ -77,6 +78,7 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(session::signup))
         .routes(routes!(session::login))
+        .routes(routes!(logout::logout))
         .routes(routes!(oauth::token))
         .routes(routes!(orgs::list_orgs))
         .routes(routes!(orgs::get_org))

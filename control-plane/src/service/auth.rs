@@ -143,6 +143,20 @@ impl ControlPlane {
         Ok(IssuedToken { access_token, expires_in: ttl_secs })
     }
 
+    /// Signs out: revokes the presented bearer token or session server-side, so a copied
+    /// token or a cookie kept by the browser stops working at once instead of at expiry.
+    /// With `everywhere`, a person's other sessions and tokens go too. Returns how many were
+    /// revoked; an unknown or expired token is `Unauthenticated`, like any other call.
+    pub async fn logout(&self, token: &str, everywhere: bool) -> Result<u64, ServiceError> {
+        if !token.starts_with(ACCESS_TOKEN_PREFIX) || token.len() > 128 {
+            return Err(ServiceError::Unauthenticated);
+        }
+        match tokens::revoke(&self.pool, &hash_token(token), everywhere).await? {
+            0 => Err(ServiceError::Unauthenticated),
+            n => Ok(n),
+        }
+    }
+
     /// Resolves a bearer token or session cookie value.
     pub async fn authenticate(&self, token: &str) -> Result<Authenticated, ServiceError> {
         if !token.starts_with(ACCESS_TOKEN_PREFIX) || token.len() > 128 {

@@ -23,6 +23,19 @@ impl ControlPlane {
         operations::get(&mut conn, org_id, id).await?.ok_or(ServiceError::NotFound("operation"))
     }
 
+    /// The cluster's operation in progress, if any: what the console shows live on the
+    /// cluster's page without the caller having to know the operation's id.
+    pub async fn active_cluster_operation(
+        &self,
+        caller: Caller,
+        org_id: Uuid,
+        cluster_id: Uuid,
+    ) -> Result<Option<Operation>, ServiceError> {
+        self.authorize(caller, org_id, Action::Read).await?;
+        let mut conn = self.pool.acquire().await?;
+        Ok(operations::active_for_cluster(&mut conn, org_id, cluster_id).await?)
+    }
+
     /// Returns the operation once it is terminal, or its current state when `timeout` elapses
     /// or the server shuts down. Woken by Postgres NOTIFY, so it works across replicas and
     /// costs one query per change instead of one per poll interval.

@@ -114,6 +114,30 @@ pub async fn get(
     Ok(Some(Operation { op, steps }))
 }
 
+/// The cluster's newest unfinished operation, if any (the one a person watching the cluster
+/// wants to see progress on). Uses `operations_cluster_idx`.
+pub async fn active_for_cluster(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    cluster_id: Uuid,
+) -> Result<Option<Operation>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM operations
+         WHERE cluster_id = $1 AND org_id = $2 AND state IN ('pending', 'running')
+         ORDER BY created_at DESC LIMIT 1"
+    );
+    let Some(op) = sqlx::query_as::<_, OperationRow>(&sql)
+        .bind(cluster_id)
+        .bind(org_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let steps = steps(&mut *conn, op.id).await?;
+    Ok(Some(Operation { op, steps }))
+}
+
 async fn steps(db: impl PgExecutor<'_>, id: Uuid) -> Result<Vec<StepRow>, StoreError> {
     let rows = sqlx::query_as::<_, StepRow>(
         "SELECT name, state, attempt, error, started_at, finished_at FROM operation_steps

@@ -67,3 +67,28 @@ pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, StoreError> {
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Revokes the token with this hash and, when `everywhere`, every other token of the same
+/// user (all their sessions). Service-principal tokens are only ever revoked one by one: a
+/// principal's other holders (parallel CI jobs) must not be signed out by one of them.
+/// Returns how many tokens were revoked (0 when the token was unknown or expired).
+pub async fn revoke(
+    db: impl PgExecutor<'_>,
+    hash: &[u8],
+    everywhere: bool,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "WITH me AS (
+             SELECT token_hash, user_id FROM access_tokens
+             WHERE token_hash = $1 AND expires_at > now()
+         )
+         DELETE FROM access_tokens t
+         WHERE t.token_hash = (SELECT token_hash FROM me)
+            OR ($2 AND t.user_id IS NOT NULL AND t.user_id = (SELECT user_id FROM me))",
+    )
+    .bind(hash)
+    .bind(everywhere)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -18,6 +18,7 @@ mod console_parity;
 mod isolation;
 mod lifecycle;
 mod lists;
+mod logout;
 mod members;
 mod node_channel;
 mod openapi;

@@ -114,6 +114,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/health", Public),
     route("POST", "/v1/signup", Public),
     route("POST", "/v1/login", Public),
+    route("POST", "/v1/logout", Authenticated),
     route("POST", "/oauth/token", Public),
     route("GET", "/v1/openapi.json", Public),
     route("GET", "/v1/orgs", Authenticated),
