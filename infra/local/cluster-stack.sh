@@ -9,7 +9,10 @@
 #                                        every region, start `coffer-control-plane serve` with the
 #                                        engine on; exports CP_URL, CP_PID, CP_LOG.
 #   start_node_runner WORKDIR            start coffer-node-runner (state in WORKDIR/nodes); exports
-#                                        RUNNER_PID, RUNNER_STATE (holds nodes.json), RUNNER_LOG.
+#                                        RUNNER_PID, RUNNER_STATE (holds nodes.json), RUNNER_LOG. After
+#                                        start_control_plane it runs only instances whose bootstrap
+#                                        document names $CP_URL. Node N's files: $RUNNER_STATE/nodes/<id>/
+#                                        (agent.log, server.log, user-data, data).
 #   stop_cluster_stack                   stop the runner (it stops every node), then the control plane.
 #   stop_cluster_stack_in WORKDIR        the same from the pid files in WORKDIR (another shell's stack,
 #                                        e.g. `./dev down` after an interrupted `./dev up`).
@@ -146,8 +149,12 @@ start_node_runner() {
   RUNNER_STATE="$work/nodes"
   RUNNER_LOG="$work/node-runner.log"
   mkdir -p "$RUNNER_STATE"
+  # Only this control plane's instances (when it runs): stacks sharing one moto (./dev test runs the
+  # e2e and browser suites against the same one) must not run each other's nodes.
+  local only=()
+  [ -z "${CP_URL:-}" ] || only=(--control-plane-url "$CP_URL")
   setsid env NO_COLOR=1 "$d/coffer-node-runner" --aws-endpoint "$AWS_ENDPOINT_URL" --regions "$CS_REGIONS" \
-    --state-dir "$RUNNER_STATE" --agent-bin "$d/coffer-agent" --server-bin "$d/coffer-server" \
+    --state-dir "$RUNNER_STATE" --agent-bin "$d/coffer-agent" --server-bin "$d/coffer-server" "${only[@]}" \
     >>"$RUNNER_LOG" 2>&1 </dev/null &
   RUNNER_PID=$!
   echo "$RUNNER_PID" > "$work/node-runner.pid"
