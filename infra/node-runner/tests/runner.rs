@@ -188,3 +188,66 @@ async fn instances_of_another_control_plane_are_left_alone() {
     w.ec2.terminate(&mine).await;
     runner.stop().await;
 }
+
+#[tokio::test]
+async fn a_stopped_instance_stops_its_node_and_a_started_one_runs_again_at_the_same_address() {
+    let w = World::new().await;
+    let runner = w.runner().await;
+    let (id, _, _) = w.launch().await;
+    let first = runner.wait_node(&id, "the node to run", running_with_agent).await;
+    let first_pid = first["agent_pid"].as_u64().unwrap() as u32;
+
+    w.ec2.client.stop_instances().instance_ids(&id).send().await.unwrap();
+    runner
+        .wait_node(&id, "the node to stop", |n| n["state"] == "stopped" && n["agent_pid"].is_null())
+        .await;
+    assert!(!pid_alive(first_pid));
+
+    w.ec2.client.start_instances().instance_ids(&id).send().await.unwrap();
+    let again = runner
+        .wait_node(&id, "the node to run again", |n| {
+            running_with_agent(n) && n["agent_pid"] != first["agent_pid"]
+        })
+        .await;
+    assert_eq!(again["address"], first["address"]);
+    assert_eq!(again["restarts"], 0, "an instance start is not an agent crash");
+    w.ec2.terminate(&id).await;
+    runner.stop().await;
+}
+
+#[tokio::test]
+async fn nodes_keep_running_while_ec2_does_not_answer() {
+    let w = World::new().await;
+    let proxy = support::proxy::Proxy::start(&w.ec2.moto).await;
+    let runner = Runner::start(&RunnerArgs {
+        moto: &proxy.url,
+        region: REGION,
+        state_dir: &w.state,
+        agent_bin: &w.agent,
+        cp_url: &w.cp_url,
+        node_port: w.port,
+    })
+    .await;
+    let (id, _, _) = w.launch().await;
+    let before = runner.wait_node(&id, "the node to run", running_with_agent).await;
+
+    proxy.set_up(false);
+    let log = runner.log.clone();
+    support::eventually("the runner to notice EC2 is gone", || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        (text.contains("cannot list instances").then_some(()), text)
+    })
+    .await;
+    // Several failed polls later the node still runs, untouched.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let during = runner.nodes().into_iter().find(|n| n["instance_id"] == id.as_str()).unwrap();
+    assert!(running_with_agent(&during), "{during}");
+    assert_eq!(during["agent_pid"], before["agent_pid"]);
+
+    proxy.set_up(true);
+    w.ec2.terminate(&id).await;
+    runner
+        .wait_node(&id, "the node to stop once EC2 answers again", |n| n["state"] == "stopped")
+        .await;
+    runner.stop().await;
+}

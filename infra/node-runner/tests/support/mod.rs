@@ -3,7 +3,10 @@
 
 #![allow(dead_code)]
 
-pub mod moto;
+pub use coffer_test_support::moto;
+pub use coffer_test_support::net::free_port;
+
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -13,9 +16,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_config::Region;
 use aws_sdk_ec2::types::{Filter, InstanceType, ResourceType, Tag, TagSpecification};
 use base64::Engine as _;
+use coffer_test_support::wait;
 use serde_json::Value;
 use tokio::process::{Child, Command};
-use tokio::time::Instant;
 
 const BIN: &str = env!("CARGO_BIN_EXE_coffer-node-runner");
 /// Regions none of the other suites create clusters in, so a shared moto stays quiet here.
@@ -29,22 +32,13 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
 
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 /// Polls `probe` until it returns `Some`, or panics naming `what` and the last observation.
 pub async fn eventually<T>(what: &str, mut probe: impl FnMut() -> (Option<T>, String)) -> T {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
+    wait::until(what, DEADLINE, || {
         let (got, seen) = probe();
-        if let Some(v) = got {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}; last seen: {seen}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        std::future::ready(got.ok_or(seen))
+    })
+    .await
 }
 
 pub fn pid_alive(pid: u32) -> bool {
