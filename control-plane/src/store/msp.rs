@@ -7,6 +7,9 @@ use uuid::Uuid;
 
 use super::StoreError;
 
+/// Advisory-lock key naming "the MSP bundle version sequence" (arbitrary, unique in the app).
+const VERSION_LOCK: i64 = 0x636f_6666_6d73_7001;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BundleRow {
     pub version: i64,
@@ -19,8 +22,7 @@ pub struct BundleRow {
 /// Serialises publishers (a transaction-scoped advisory lock), so `max + 1` is never handed
 /// to two of them; released at commit or rollback.
 pub async fn lock_versions(conn: &mut PgConnection) -> Result<(), StoreError> {
-    // An arbitrary constant naming "the MSP bundle version sequence".
-    sqlx::query("SELECT pg_advisory_xact_lock(7372_1122_16)").execute(&mut *conn).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(VERSION_LOCK).execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -93,7 +93,12 @@ async fn migrate_then_serve_from_a_config_file_and_stop_on_sigterm() {
     let dir = std::env::temp_dir().join(format!("coffer-cp-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let config = dir.join("control-plane.toml");
-    let toml = format!("[database]\nurl = \"{url}\"\n\n[http]\nlisten_addr = \"127.0.0.1:0\"\n");
+    let key = dir.join("msp.key");
+    let toml = format!(
+        "[database]\nurl = \"{url}\"\n\n[http]\nlisten_addr = \"127.0.0.1:0\"\n\n[msp]\n\
+         signing_key_file = \"{}\"\ngenerate_if_missing = true\n",
+        key.display()
+    );
     std::fs::write(&config, toml).expect("write config");
     let config = config.to_str().expect("utf-8 path");
 
@@ -132,15 +137,19 @@ async fn migrate_then_serve_from_a_config_file_and_stop_on_sigterm() {
         .expect("serve did not exit after SIGTERM")
         .expect("wait for serve");
     assert!(status.success(), "serve exited with {status}");
+    assert!(key.exists(), "serve generated no MSP signing key");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn serve_reads_environment_variables() {
     let (url, _) = fresh_database().await;
+    let key = std::env::temp_dir().join(format!("coffer-msp-{}.key", uuid::Uuid::new_v4().simple()));
     let mut child = command(&["serve"])
         .env("COFFER_DATABASE__URL", &url)
         .env("COFFER_HTTP__LISTEN_ADDR", "127.0.0.1:0")
+        .env("COFFER_MSP__SIGNING_KEY_FILE", &key)
+        .env("COFFER_MSP__GENERATE_IF_MISSING", "true")
         .spawn()
         .expect("spawn serve");
     let mut lines = output_lines(&mut child);
@@ -154,6 +163,7 @@ async fn serve_reads_environment_variables() {
         .expect("no exit on SIGINT")
         .expect("wait");
     assert!(status.success(), "serve exited with {status}");
+    std::fs::remove_file(&key).expect("serve generated the MSP key named in the environment");
 }
 
 #[tokio::test]
