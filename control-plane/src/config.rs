@@ -58,6 +58,19 @@
 //! [msp]                           # the key that signs operator-policy bundles
 //! signing_key_file = "/etc/coffer/msp.key"   # required; 32 raw bytes or base64
 //! generate_if_missing = false     # true (development only): create the file on first start
+//!
+//! [snapshots]                     # taken, restored and deleted by the cluster's node
+//! take_timeout_secs = 1800        # a snapshot not stored by then fails ("node did not answer")
+//! restore_timeout_secs = 3600
+//! delete_timeout_secs = 3600
+//! schedule = { enabled = false, interval_secs = 900, max_age_secs = 86400 }   # production tiers
+//!
+//! [audit_logs]                    # read from each cluster's audit bucket
+//! enabled = false                 # read S3 with [provisioning.aws] even when provisioning is off
+//! max_range_secs = 604800         # longest from..to of one request
+//! max_objects = 1000
+//! max_download_bytes = 67108864
+//! object_span_secs = 86400        # longest first-to-last line span of one shipped object
 //! ```
 
 use std::net::SocketAddr;
@@ -71,7 +84,7 @@ use serde::Deserialize;
 pub use crate::msp_key::MspSettings;
 pub use crate::platform::PlatformSettings;
 pub use crate::provisioning::ProvisioningSettings;
-pub use crate::service::NodeSettings;
+pub use crate::service::{AuditLogSettings, NodeSettings, SnapshotSettings};
 
 /// Configuration could not be read or did not match the expected shape.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +114,10 @@ pub struct Settings {
     pub nodes: NodeSettings,
     #[serde(default)]
     pub msp: MspSettings,
+    #[serde(default)]
+    pub snapshots: SnapshotSettings,
+    #[serde(default)]
+    pub audit_logs: AuditLogSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -220,9 +237,20 @@ impl Default for TelemetrySettings {
 /// filter they would be rejected as unknown fields. Typos inside a section are still rejected.
 fn is_section_key(key: &figment::value::UncasedStr) -> bool {
     let section = key.as_str().split('.').next().unwrap_or_default();
-    ["http", "database", "auth", "telemetry", "provisioning", "platform", "nodes", "msp"]
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(section))
+    [
+        "http",
+        "database",
+        "auth",
+        "telemetry",
+        "provisioning",
+        "platform",
+        "nodes",
+        "msp",
+        "snapshots",
+        "audit_logs",
+    ]
+    .iter()
+    .any(|s| s.eq_ignore_ascii_case(section))
 }
 
 impl Settings {
@@ -269,6 +297,9 @@ impl Settings {
         if let Some(msg) = self.nodes.problem() {
             return Err(ConfigError::OutOfRange(msg));
         }
+        if let Some(msg) = self.snapshots.problem().or_else(|| self.audit_logs.problem()) {
+            return Err(ConfigError::OutOfRange(msg));
+        }
         match checks.into_iter().find(|(ok, _)| !ok) {
             Some((_, msg)) => Err(ConfigError::OutOfRange(msg)),
             None => Ok(()),
@@ -306,6 +337,9 @@ impl Settings {
             nodes: NodeSettings::default(),
             // An ephemeral key unless a test or developer names a file.
             msp: MspSettings { signing_key_file: None, generate_if_missing: true },
+            // Scheduler off: API tests drive schedule passes themselves.
+            snapshots: SnapshotSettings::default(),
+            audit_logs: AuditLogSettings::default(),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - [`http`]: axum routers, extractors, the wire error model and the OpenAPI document;
 //! - [`platform`]: platform operators (own accounts and tokens) and the orphan sweeper;
 //! - [`msp_key`]: the key that signs operator-policy bundles for every cluster;
+//! - [`snapshot_scheduler`]: the daily automatic snapshot of production-tier clusters;
 //! - [`startup`], [`config`], [`telemetry`]: process wiring.
 #![forbid(unsafe_code)]
 
@@ -19,6 +20,7 @@ pub mod msp_key;
 pub mod platform;
 pub mod provisioning;
 pub mod service;
+pub mod snapshot_scheduler;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

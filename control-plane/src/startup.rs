@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use coffer_cloud::ObjectStore;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +19,7 @@ use crate::msp_key::MspSigner;
 use crate::platform::{Platform, Sweeper};
 use crate::provisioning::{self, Engine};
 use crate::service::{ControlPlane, OperationEvents};
+use crate::snapshot_scheduler::SnapshotScheduler;
 use crate::store;
 
 pub struct Application {
@@ -38,13 +40,20 @@ impl Application {
     /// Connects, migrates and binds. With `provisioning.enabled`, also builds the AWS client
     /// from `provisioning.aws` for the engine.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        // The orphan sweeper lists resources through the same AWS client.
-        let cloud = if settings.provisioning.enabled || settings.platform.sweeper.enabled {
-            Some(provisioning::cloud::aws_cloud(&settings.provisioning.aws).await)
+        // The orphan sweeper lists resources, and the audit-log API reads objects, through the
+        // same AWS client.
+        let for_engine = settings.provisioning.enabled || settings.platform.sweeper.enabled;
+        let for_objects = settings.provisioning.enabled || settings.audit_logs.enabled;
+        let aws = if for_engine || for_objects {
+            Some(Arc::new(provisioning::cloud::aws(&settings.provisioning.aws).await))
         } else {
             None
         };
-        Self::build_with_cloud(settings, cloud).await
+        let cloud = aws.clone().filter(|_| for_engine).map(|a| a as Arc<dyn coffer_cloud::Cloud>);
+        let objects = aws.filter(|_| for_objects).map(|a| a as Arc<dyn ObjectStore>);
+        let mut app = Self::build_with_cloud(settings, cloud).await?;
+        app.cp = app.cp.with_audit_logs(app.settings.audit_logs.clone(), objects);
+        Ok(app)
     }
 
     /// Like [`build`](Self::build) with the engine's cloud supplied by the caller (any
@@ -65,7 +74,8 @@ impl Application {
         let events = OperationEvents::default();
         let cp = ControlPlane::new(pool.clone(), settings.auth.clone(), events.clone())
             .context("configuring the control plane")?
-            .with_node_settings(settings.nodes.clone());
+            .with_node_settings(settings.nodes.clone())
+            .with_snapshot_settings(settings.snapshots.clone());
         let metrics = Arc::default();
         let platform = Platform::new(
             pool.clone(),
@@ -127,6 +137,11 @@ impl Application {
             .listen(&self.pool, shutdown.child_token())
             .await
             .context("starting the node command notification listener")?;
+        let scheduler_task = self.settings.snapshots.schedule.enabled.then(|| {
+            let scheduler =
+                SnapshotScheduler::new(self.cp.clone(), &self.settings.snapshots.schedule);
+            tokio::spawn(scheduler.run(shutdown.child_token()))
+        });
         let state = Arc::new(AppState {
             cp: self.cp,
             shutdown: shutdown.clone(),
@@ -153,6 +168,9 @@ impl Application {
             let _ = task.await;
         }
         if let Some(task) = sweeper_task {
+            let _ = task.await;
+        }
+        if let Some(task) = scheduler_task {
             let _ = task.await;
         }
         let _ = listener_task.await;

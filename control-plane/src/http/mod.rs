@@ -4,6 +4,7 @@
 //! generated from the same handler list that serves traffic and cannot miss a route.
 
 mod admin_tokens;
+mod audit_logs;
 mod auth;
 mod clusters;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod request_id;
 mod schema;
 mod service_principals;
 mod session;
+mod snapshots;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,6 +102,11 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(node_channel::list_nodes))
         .routes(routes!(admin_tokens::issue_admin_token))
         .routes(routes!(admin_tokens::revoke_admin_tokens))
+        .routes(routes!(snapshots::list_snapshots, snapshots::create_snapshot))
+        .routes(routes!(snapshots::get_snapshot, snapshots::delete_snapshot))
+        .routes(routes!(snapshots::restore_snapshot))
+        .routes(routes!(audit_logs::list_audit_logs))
+        .routes(routes!(audit_logs::download_audit_logs))
         .routes(routes!(platform::login))
         .routes(routes!(platform::list_orphans))
         .routes(routes!(platform::metrics))

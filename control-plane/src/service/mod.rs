@@ -4,6 +4,7 @@
 //! HTTP API and the future web console cannot drift apart on who may do what. Errors are
 //! expressed as [`ServiceError`]; transports map them to their own wire formats.
 
+mod audit_logs;
 mod auth;
 mod authz;
 mod clusters;
@@ -15,10 +16,12 @@ pub mod notify;
 mod operations;
 mod orgs;
 mod service_principals;
+mod snapshots;
 
 use sqlx::PgPool;
 use uuid::Uuid;
 
+pub use audit_logs::{AuditListing, AuditLogSettings, AuditObject, TimeRange};
 pub use auth::{Authenticated, IssuedToken, LoginResult, OAuthError, SignupResult};
 pub use clusters::{ClusterPatch, ClusterRequest, ClusterWithOperation};
 pub use credentials::{hash_token, PasswordHasher};
@@ -26,6 +29,10 @@ pub use node_channel::{IssuedAdminToken, NodeIdentity, NodeSettings, NodeStatus}
 pub use nodes::{NodeRegistration, RegisteredNode};
 pub use notify::OperationEvents;
 pub use service_principals::CreatedServicePrincipal;
+pub use snapshots::{
+    object_key as snapshot_object_key, ScheduleSettings, SnapshotSettings, NODE_DID_NOT_ANSWER,
+    PRODUCTION_TIERS,
+};
 
 use crate::config::AuthSettings;
 use crate::domain::{Role, ValidationError};
@@ -87,6 +94,8 @@ pub struct ControlPlane {
     hasher: PasswordHasher,
     events: OperationEvents,
     nodes: node_channel::NodeChannel,
+    snapshots: snapshots::SnapshotSettings,
+    audit: audit_logs::AuditLogs,
 }
 
 impl ControlPlane {
@@ -96,7 +105,15 @@ impl ControlPlane {
         events: OperationEvents,
     ) -> Result<Self, ServiceError> {
         let hasher = PasswordHasher::new(auth.password_hash)?;
-        Ok(Self { pool, auth, hasher, events, nodes: Default::default() })
+        Ok(Self {
+            pool,
+            auth,
+            hasher,
+            events,
+            nodes: Default::default(),
+            snapshots: Default::default(),
+            audit: Default::default(),
+        })
     }
 
     pub fn pool(&self) -> &PgPool {

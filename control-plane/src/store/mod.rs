@@ -11,7 +11,8 @@
 //! - `idempotency_keys`: replay protection for cluster creation;
 //! - `releases`: the catalog of versions a cluster may run;
 //! - `node_commands`, `node_health`, `msp`: the node channel (queued commands and results,
-//!   heartbeats) and published operator-policy bundles.
+//!   heartbeats) and published operator-policy bundles;
+//! - `snapshots`: each snapshot object of a cluster and the node command working on it.
 //!
 //! Repositories take any executor (pool or transaction) so use-cases decide transaction
 //! boundaries. Database errors are classified in exactly one place, [`StoreError::from`].
@@ -27,6 +28,7 @@ pub mod operations;
 pub mod orgs;
 pub mod releases;
 pub mod service_principals;
+pub mod snapshots;
 pub mod tokens;
 pub mod users;
 

@@ -86,10 +86,34 @@ pub async fn prepare(app: &TestApp, route: &Route, fx: &OrgFixture, fresh_target
             (Some(json!({"ttl": "1h"})), 503)
         }
         ("POST", "/v1/orgs/{org_id}/clusters/{cluster_id}/revoke-admin-tokens") => (None, 503),
+        // Snapshots: the target cluster gets a snapshots bucket (as if provisioned); a route
+        // on one snapshot gets a new available one. A restore locks its cluster's restores,
+        // so fresh targets restore on a fresh cluster.
+        ("POST", "/v1/orgs/{org_id}/clusters/{cluster_id}/snapshots") => {
+            crate::snapshots::provision(app, &ids.cluster).await;
+            (Some(json!({})), 202)
+        }
+        ("POST", "/v1/orgs/{org_id}/clusters/{cluster_id}/snapshots/{snapshot_id}/restore") => {
+            if fresh_targets {
+                let (cluster, _) = app.create_cluster(org, owner, &unique_name("c")).await;
+                ids.cluster = str_field(&cluster, "id");
+            }
+            (Some(json!({})), 202)
+        }
+        ("DELETE", "/v1/orgs/{org_id}/clusters/{cluster_id}/snapshots/{snapshot_id}") => {
+            (None, 204)
+        }
         ("GET", _) => (None, 200),
         other => panic!("no request recipe for {other:?}; add one"),
     };
     let mut path = route.fill(&ids);
+    if route.path.contains("{snapshot_id}") {
+        let snapshot = crate::snapshots::available_snapshot(app, &ids.cluster).await;
+        path = path.replace("{snapshot_id}", &snapshot);
+    }
+    if route.path.contains("/audit-logs") {
+        path.push_str("?from=2026-11-22T10:00:00Z&to=2026-11-22T11:00:00Z");
+    }
     if route.path.ends_with("/wait") {
         path.push_str("?timeout=100ms");
     }

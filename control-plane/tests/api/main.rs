@@ -8,6 +8,7 @@ mod logs;
 mod routes;
 
 mod admin_tokens;
+mod audit_logs;
 mod auth;
 mod binary;
 mod bodies;
@@ -30,3 +31,4 @@ mod secrets;
 mod service_principals;
 mod session;
 mod shapes;
+mod snapshots;

@@ -143,6 +143,8 @@ async fn operations_document_what_the_server_does() {
             ("POST", "/v1/signup") => "201",
             ("POST", p) if p.ends_with("/members") || p.ends_with("/service-principals") => "201",
             ("POST", p) if p.ends_with("/clusters") => "202",
+            ("POST", p) if p.ends_with("/snapshots") || p.ends_with("/restore") => "202",
+            ("DELETE", p) if p.contains("/snapshots/") => "204",
             ("PATCH" | "DELETE", p) if p.contains("/clusters/") => "202",
             ("DELETE", _) => "204",
             ("POST", p) if p.ends_with("/result") => "204",

@@ -11,7 +11,10 @@ use super::support::{cloud, s3};
 
 const REGION: &str = "eu-central-1";
 
-async fn bucket_with(keys: &[(&str, &[u8], &[(&str, &str)])]) -> String {
+/// An object to put: key, body, user metadata.
+type Put<'a> = (&'a str, &'a [u8], &'a [(&'a str, &'a str)]);
+
+async fn bucket_with(keys: &[Put<'_>]) -> String {
     let client = s3(REGION).await;
     let bucket = format!("coffer-objects-test-{}", Uuid::new_v4().simple());
     let cfg = aws_sdk_s3::types::CreateBucketConfiguration::builder()

@@ -4,6 +4,6 @@
 
 mod admin;
 mod login;
-mod moto;
+pub(crate) mod moto;
 mod support;
 mod sweeper;
