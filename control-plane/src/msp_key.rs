@@ -162,9 +162,13 @@ mod tests {
     fn generation_only_when_allowed_and_then_stable() {
         let dir = temp_dir();
         let path = dir.join("msp.key");
-        let strict = MspSettings { signing_key_file: Some(path.clone()), generate_if_missing: false };
+        let strict =
+            MspSettings { signing_key_file: Some(path.clone()), generate_if_missing: false };
         assert!(matches!(MspSigner::load(&strict), Err(MspKeyError::Io { .. })));
-        assert!(matches!(MspSigner::load(&MspSettings::default()), Err(MspKeyError::NotConfigured)));
+        assert!(matches!(
+            MspSigner::load(&MspSettings::default()),
+            Err(MspKeyError::NotConfigured)
+        ));
 
         let dev = MspSettings { signing_key_file: Some(path.clone()), generate_if_missing: true };
         let first = MspSigner::load(&dev).unwrap();

@@ -23,9 +23,8 @@ impl Default for AdminTokenTtl {
 
 impl AdminTokenTtl {
     pub fn parse(raw: &str) -> Result<AdminTokenTtl, ValidationError> {
-        let bad = || {
-            ValidationError::new("ttl must be a duration like 30m or 6h, between 5m and 24h")
-        };
+        let bad =
+            || ValidationError::new("ttl must be a duration like 30m or 6h, between 5m and 24h");
         let split = raw.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
         let (digits, unit) = raw.split_at(split);
         if digits.is_empty() || digits.len() > 6 {

@@ -72,8 +72,11 @@ impl Platform {
             .msp
             .as_ref()
             .ok_or_else(|| PlatformError::Internal("no MSP signing key in this process".into()))?;
-        let mut bundle =
-            MspBundle { version: 0, issued_at: OffsetDateTime::now_utc().unix_timestamp(), policies };
+        let mut bundle = MspBundle {
+            version: 0,
+            issued_at: OffsetDateTime::now_utc().unix_timestamp(),
+            policies,
+        };
         bundle.validate().map_err(invalid)?;
 
         let mut tx = self.pool.begin().await?;
@@ -133,7 +136,10 @@ fn command_state(
 ) -> Result<(ClusterBundleState, Option<String>), PlatformError> {
     let Some(result) = result else {
         return Ok(if expired {
-            (ClusterBundleState::Failed, Some("the cluster did not answer before the bundle expired".into()))
+            (
+                ClusterBundleState::Failed,
+                Some("the cluster did not answer before the bundle expired".into()),
+            )
         } else {
             (ClusterBundleState::Pending, None)
         });
@@ -174,7 +180,8 @@ mod tests {
             let (got, _) = command_state(result.clone(), expired).unwrap();
             assert_eq!(got, want, "{result:?} expired={expired}");
         };
-        let applied = json!({"status": "succeeded", "output": {"type": "msp_bundle_applied", "version": 2}});
+        let applied =
+            json!({"status": "succeeded", "output": {"type": "msp_bundle_applied", "version": 2}});
         let failed = json!({"status": "failed", "error": "signature does not verify"});
         let odd = json!({"status": "succeeded", "output": {"type": "snapshot_deleted"}});
         check(None, false, ClusterBundleState::Pending);

@@ -237,14 +237,9 @@ impl ControlPlane {
     ) -> Result<(), ServiceError> {
         let value = serde_json::to_value(&result)
             .map_err(|e| ServiceError::Internal(format!("serialising a command result: {e}")))?;
-        let done = node_commands::complete(
-            &self.pool,
-            id,
-            node.cluster_id,
-            slot(node.node_index)?,
-            value,
-        )
-        .await?;
+        let done =
+            node_commands::complete(&self.pool, id, node.cluster_id, slot(node.node_index)?, value)
+                .await?;
         match done {
             Completion::Stored => {
                 let outcome = match &result {
@@ -271,7 +266,8 @@ impl ControlPlane {
         hb: Heartbeat,
     ) -> Result<HeartbeatResponse, ServiceError> {
         check_address(&hb.api_address)?;
-        for (what, v) in [("server_version", &hb.server_version), ("agent_version", &hb.agent_version)]
+        for (what, v) in
+            [("server_version", &hb.server_version), ("agent_version", &hb.agent_version)]
         {
             if v.len() > MAX_VERSION_LEN || v.chars().any(char::is_control) {
                 return Err(ServiceError::Invalid(format!("{what} is not a version string")));
@@ -378,7 +374,8 @@ pub(crate) async fn queue_bundle(
 }
 
 fn slot(node_index: u32) -> Result<i32, ServiceError> {
-    i32::try_from(node_index).map_err(|_| ServiceError::Invalid("node_index is out of range".into()))
+    i32::try_from(node_index)
+        .map_err(|_| ServiceError::Invalid("node_index is out of range".into()))
 }
 
 fn node_did_not_answer() -> ServiceError {
@@ -405,7 +402,8 @@ fn check_address(raw: &str) -> Result<(), ServiceError> {
     if raw.len() > MAX_ADDRESS_LEN {
         return Err(bad());
     }
-    let rest = raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://")).ok_or_else(bad)?;
+    let rest =
+        raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://")).ok_or_else(bad)?;
     let ok = !rest.is_empty()
         && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
     if ok {

@@ -14,8 +14,8 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use super::credentials::{hash_token, random_secret};
-use super::{ControlPlane, ServiceError};
 use super::node_channel::queue_bundle;
+use super::{ControlPlane, ServiceError};
 use crate::store::{msp, nodes};
 
 /// Prefix of node credentials, so a leaked one is recognisable.

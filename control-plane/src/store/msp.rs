@@ -28,9 +28,8 @@ pub async fn lock_versions(conn: &mut PgConnection) -> Result<(), StoreError> {
 
 /// The newest published version, 0 when none.
 pub async fn max_version(db: impl PgExecutor<'_>) -> Result<i64, StoreError> {
-    let (v,): (i64,) = sqlx::query_as("SELECT COALESCE(max(version), 0) FROM msp_bundles")
-        .fetch_one(db)
-        .await?;
+    let (v,): (i64,) =
+        sqlx::query_as("SELECT COALESCE(max(version), 0) FROM msp_bundles").fetch_one(db).await?;
     Ok(v)
 }
 

@@ -44,7 +44,8 @@ async fn the_token_travels_sealed_and_is_returned_once() {
     let (app, owner, cluster_id, node) = setup(10_000).await;
     let org = &owner.own_org;
     let minted = format!("hvs.x-{}", uuid::Uuid::new_v4().simple());
-    let (stop, mut seen) = spawn_agent(app.address.clone(), node.clone(), agent_answer(minted.clone()));
+    let (stop, mut seen) =
+        spawn_agent(app.address.clone(), node.clone(), agent_answer(minted.clone()));
     let path = format!("/v1/orgs/{org}/clusters/{cluster_id}/admin-token");
 
     let resp = app.post(&path, &owner.token, &json!({"ttl": "1h"})).await;
@@ -62,9 +63,13 @@ async fn the_token_travels_sealed_and_is_returned_once() {
     let resp = app.send(reqwest::Method::POST, &path, Some(&sp_token), None).await;
     assert_eq!(resp.expect(200)["accessor"], "acc-21600");
 
-    let revoked =
-        app.post(&format!("/v1/orgs/{org}/clusters/{cluster_id}/revoke-admin-tokens"), &owner.token, &json!({}))
-            .await;
+    let revoked = app
+        .post(
+            &format!("/v1/orgs/{org}/clusters/{cluster_id}/revoke-admin-tokens"),
+            &owner.token,
+            &json!({}),
+        )
+        .await;
     assert_eq!(revoked.expect(200), &json!({"revoked": 3}));
     stop.cancel();
 
@@ -124,12 +129,11 @@ async fn a_silent_or_missing_node_is_node_unavailable() {
     assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
     // The unanswered command expired with the request: a node polling later skips nothing,
     // it simply never receives it.
-    let expired = sqlx::query_as::<_, (i64,)>(
-        "SELECT count(*) FROM node_commands WHERE expires_at <= now()",
-    )
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
+    let expired =
+        sqlx::query_as::<_, (i64,)>("SELECT count(*) FROM node_commands WHERE expires_at <= now()")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(expired.0, 1);
     let resp = app.get("/v1/nodes/commands", &node.credential).await;
     assert_eq!(resp.expect(200)["commands"], json!([]));
@@ -147,7 +151,11 @@ async fn a_silent_or_missing_node_is_node_unavailable() {
     let (fresh, _) = app.create_cluster(org, &owner.token, &unique_name("c")).await;
     let started = Instant::now();
     let resp = app
-        .post(&format!("/v1/orgs/{org}/clusters/{}/admin-token", str_field(&fresh, "id")), &owner.token, &json!({}))
+        .post(
+            &format!("/v1/orgs/{org}/clusters/{}/admin-token", str_field(&fresh, "id")),
+            &owner.token,
+            &json!({}),
+        )
         .await;
     resp.expect_error(503, "node_unavailable");
     assert!(started.elapsed() < Duration::from_millis(400), "{:?}", started.elapsed());
@@ -162,7 +170,9 @@ async fn only_admins_of_the_cluster_org_get_tokens() {
         let member = app.add_member(org, &owner.token, role).await;
         for route in ["admin-token", "revoke-admin-tokens"] {
             let path = format!("/v1/orgs/{org}/clusters/{cluster_id}/{route}");
-            app.post(&path, &member.token, &json!({})).await.expect_error(want, "permission_denied");
+            app.post(&path, &member.token, &json!({}))
+                .await
+                .expect_error(want, "permission_denied");
         }
     }
     for route in ["admin-token", "revoke-admin-tokens"] {

@@ -144,7 +144,8 @@ async fn migrate_then_serve_from_a_config_file_and_stop_on_sigterm() {
 #[tokio::test]
 async fn serve_reads_environment_variables() {
     let (url, _) = fresh_database().await;
-    let key = std::env::temp_dir().join(format!("coffer-msp-{}.key", uuid::Uuid::new_v4().simple()));
+    let key =
+        std::env::temp_dir().join(format!("coffer-msp-{}.key", uuid::Uuid::new_v4().simple()));
     let mut child = command(&["serve"])
         .env("COFFER_DATABASE__URL", &url)
         .env("COFFER_HTTP__LISTEN_ADDR", "127.0.0.1:0")

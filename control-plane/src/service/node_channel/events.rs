@@ -41,7 +41,10 @@ impl NodeEvent {
                 node_index: index.parse().ok()?,
             });
         }
-        payload.strip_prefix("result:").and_then(|id| Uuid::parse_str(id).ok()).map(NodeEvent::Result)
+        payload
+            .strip_prefix("result:")
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .map(NodeEvent::Result)
     }
 }
 

@@ -29,7 +29,11 @@ async fn heartbeats_drive_node_health_and_the_cluster_address() {
     assert_eq!(nodes[0]["last_heartbeat_at"], Value::Null);
 
     let resp = app
-        .post("/v1/nodes/heartbeat", &leader.credential, &heartbeat_body("http://127.0.3.7:8200", true))
+        .post(
+            "/v1/nodes/heartbeat",
+            &leader.credential,
+            &heartbeat_body("http://127.0.3.7:8200", true),
+        )
         .await;
     assert_eq!(resp.expect(200)["next_in_secs"], 1);
     app.post(

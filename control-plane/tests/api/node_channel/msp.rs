@@ -10,9 +10,9 @@ use ed25519_dalek::SigningKey;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
+use super::support::operator_token;
 use super::support::{poll_commands, post_result, register_node};
 use crate::helpers::{spawn_app_with, str_field, unique_name, TestApp};
-use super::support::operator_token;
 
 const OPERATOR_HCL: &str = "path \"sys/health\" { capabilities = [\"read\"] }";
 
@@ -90,12 +90,14 @@ async fn bundles_are_signed_versioned_queued_and_tracked() {
     assert_eq!(v1["version"], 1);
     assert_eq!(v1["clusters"], json!([{"cluster_id": running, "state": "pending", "error": null}]));
     assert!(!v1.to_string().contains(str_field(&idle, "id").as_str()));
-    let applied = CommandResult::Succeeded { output: CommandOutput::MspBundleApplied { version: 1 } };
+    let applied =
+        CommandResult::Succeeded { output: CommandOutput::MspBundleApplied { version: 1 } };
     post_result(&app, &node, got[0].id, &applied).await.expect(204);
     assert_eq!(status(&app, &operator, 1).await["clusters"][0]["state"], "applied");
 
     // The next publish is version 2; a refusal by the node shows as failed, with its reason.
-    let body2 = json!({"policies": {"coffer-operator": OPERATOR_HCL, "coffer-agent": "path \"x\" {}"}});
+    let body2 =
+        json!({"policies": {"coffer-operator": OPERATOR_HCL, "coffer-agent": "path \"x\" {}"}});
     let published = app.post("/v1/platform/msp-bundles", &operator, &body2).await;
     assert_eq!(published.expect(200)["version"], 2);
     let got = poll_commands(&app, &node, 0).await;
@@ -133,13 +135,11 @@ async fn a_production_start_needs_the_signing_key() {
     let app = Application::build(settings.clone()).await.expect("generated key");
     drop(app);
     let stored = std::fs::read_to_string(&missing).expect("key file written");
-    let key: [u8; 32] = base64::Engine::decode(
-        &base64::engine::general_purpose::STANDARD,
-        stored.trim(),
-    )
-    .expect("base64")
-    .try_into()
-    .expect("32 bytes");
+    let key: [u8; 32] =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, stored.trim())
+            .expect("base64")
+            .try_into()
+            .expect("32 bytes");
     settings.msp.generate_if_missing = false;
     Application::build(settings).await.expect("the generated key is read back");
     assert_eq!(std::fs::read_to_string(&missing).expect("unchanged"), stored);
