@@ -3,107 +3,35 @@
 //! Uses `COFFER_TEST_MOTO_URL` when set (`./dev test` provides it); otherwise starts its own
 //! `moto_server` on a free port if one can be found. Skips, loudly, only when neither exists.
 
-use std::{
-    net::TcpListener,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
-
 use coffer_barrier::RootKey;
 use coffer_kms_seal::{KmsSeal, KmsSealConfig, KmsSealError, Purpose};
+use coffer_test_support::net::free_port;
 use secrecy::SecretString;
 
-/// A moto endpoint; owns the server process when this test started it.
-struct Moto {
-    url: String,
-    child: Option<Child>,
+/// The moto endpoint, or `None` (said loudly) when there is none to use.
+async fn moto() -> Option<String> {
+    let url = coffer_test_support::moto::try_url().await;
+    if url.is_none() {
+        eprintln!(
+            "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+             !!! SKIPPING coffer-kms-seal moto tests: COFFER_TEST_MOTO_URL is unset and  !!!\n\
+             !!! no moto_server binary was found (run ./dev test, or install moto).     !!!\n\
+             !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+        );
+    }
+    url
 }
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn moto_binary() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Ok(venv) = std::env::var("COFFER_VENV") {
-        candidates.push(PathBuf::from(venv).join("bin/moto_server"));
-    }
-    // The repository's own ./dev venv, then the shared one on development machines.
-    candidates
-        .push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.dev/venv/bin/moto_server"));
-    candidates.push(PathBuf::from("/tmp/coffer/venv/bin/moto_server"));
-    if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path).map(|d| d.join("moto_server")));
-    }
-    candidates.into_iter().find(|p| p.is_file())
-}
-
-/// A port nobody listens on right now: bind port 0, read it, close.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    listener.local_addr().expect("local addr").port()
-}
-
-async fn start_moto(binary: &PathBuf) -> Moto {
-    for _attempt in 0..3 {
-        let port = free_port();
-        let mut child = Command::new(binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn moto_server");
-        // Poll until the port accepts connections, bounded by a deadline.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return Moto { url: format!("http://127.0.0.1:{port}"), child: Some(child) };
-            }
-            if child.try_wait().expect("moto_server status").is_some() {
-                break; // lost the port race or failed to start: try another port
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("moto_server at {} did not start", binary.display());
-}
-
-async fn moto() -> Option<Moto> {
-    if let Ok(url) = std::env::var("COFFER_TEST_MOTO_URL") {
-        return Some(Moto { url, child: None });
-    }
-    match moto_binary() {
-        Some(binary) => Some(start_moto(&binary).await),
-        None => {
-            eprintln!(
-                "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-                 !!! SKIPPING coffer-kms-seal moto tests: COFFER_TEST_MOTO_URL is unset and  !!!\n\
-                 !!! no moto_server binary was found (run ./dev test, or install moto).     !!!\n\
-                 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-            );
-            None
-        }
-    }
-}
-
-fn config(moto: &Moto, key_id: &str) -> KmsSealConfig {
+fn config(moto: &str, key_id: &str) -> KmsSealConfig {
     let mut cfg = KmsSealConfig::new("us-east-1", key_id);
-    cfg.endpoint = Some(moto.url.clone());
+    cfg.endpoint = Some(moto.to_owned());
     // moto accepts any credentials; explicit ones keep the test independent of the environment.
     cfg.access_key = Some("test".into());
     cfg.secret_key = Some(SecretString::from("test"));
     cfg
 }
 
-async fn create_key(moto: &Moto) -> String {
+async fn create_key(moto: &str) -> String {
     let admin = config(moto, "unused").client().await.expect("kms client");
     let out =
         admin.create_key().description("coffer-kms-seal test").send().await.expect("CreateKey");
