@@ -55,16 +55,26 @@ def applied(stack, cluster, operator):
     status = until(
         lambda: cluster_status(operator.get(f"/v1/platform/msp-bundles/{version}"), cluster.id),
         timeout=APPLY_TIMEOUT,
-        done=lambda row: row is not None and row.get("status") in ("applied", "failed"),
+        done=lambda row: row is not None and row.get("state") in ("applied", "failed"),
         what=f"bundle {version} to be applied on cluster {cluster.id}",
     )
-    assert status["status"] == "applied", status
+    assert status["state"] == "applied", status
     return version
 
 
 def node_audit_entries(stack, cluster):
     node = stack.node(cluster.id)
     return audit.parse_lines((Path(node["data_dir"]) / "audit" / "audit.log").read_text())
+
+
+def test_node_reports_the_applied_version(owner, cluster, applied):
+    nodes = until(
+        lambda: owner.api.get(cluster.path("/nodes"))["nodes"],
+        timeout=APPLY_TIMEOUT,
+        done=lambda ns: ns and ns[0].get("msp_bundle_version") == applied,
+        what=f"node 0 to report bundle version {applied}",
+    )
+    assert nodes[0]["healthy"], nodes
 
 
 def test_customer_routes_refuse_operator_tokens(operator, cluster):
