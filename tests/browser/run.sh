@@ -10,11 +10,13 @@
 # infra/local/cluster-stack.sh, runs `node --test`, and stops everything it started.
 # Screenshots land in tests/browser/artifacts/ (git-ignored).
 #
+#   tests/browser/run.sh [FILE.test.mjs ...]     only these test files (default: all)
 #   COFFER_BROWSER_BUILD=1 tests/browser/run.sh   build the four binaries first (default: the
 #                                                 control plane always, the others if missing)
 #   COFFER_BROWSER_KEEP=1                         keep the work dir (logs) after the run
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+START_DIR=$PWD
 ROOT=$(cd "$HERE/../.." && pwd)
 export ROOT
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/coffer/target}
@@ -80,8 +82,10 @@ DB_URL=$(python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); pr
 psql -q "$ADMIN_URL" -c "CREATE DATABASE \"$DB\"" >/dev/null
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/coffer-browser-XXXXXX")
 
+LIFTER_PID=
 cleanup() {
   local rc=$?
+  if [ -n "$LIFTER_PID" ]; then kill "$LIFTER_PID" 2>/dev/null || true; wait "$LIFTER_PID" 2>/dev/null || true; fi
   stop_cluster_stack 2>/dev/null || true
   psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 || true
   if [ -n "${COFFER_BROWSER_KEEP:-}" ] || [ $rc -ne 0 ]; then
@@ -103,12 +107,20 @@ export COFFER_AGENT_AUDIT_SHIP_INTERVAL_SECS=${COFFER_AGENT_AUDIT_SHIP_INTERVAL_
 source "$ROOT/infra/local/cluster-stack.sh"
 start_control_plane "$DB_URL" "$WORK"
 start_node_runner "$WORK"
+VENV=${COFFER_VENV:-$ROOT/.dev/venv}
+"$VENV/bin/python" "$HERE/lift_tls_policies.py" "$AWS_ENDPOINT_URL" >"$WORK/lift-tls.log" 2>&1 &
+LIFTER_PID=$!
 export COFFER_URL=$CP_URL
 log "control plane at $COFFER_URL"
 
 mkdir -p "$HERE/artifacts"
 status=0
-node --test --test-concurrency=1 "$HERE"/*.test.mjs || status=$?
+files=()
+for f in "$@"; do
+  case $f in /*) files+=("$f") ;; *) if [ -f "$START_DIR/$f" ]; then files+=("$START_DIR/$f"); else files+=("$HERE/$f"); fi ;; esac
+done
+[ ${#files[@]} -gt 0 ] || files=("$HERE"/*.test.mjs)
+node --test --test-concurrency=1 "${files[@]}" || status=$?
 if [ $status -ne 0 ]; then
   log "control plane log (last 40 lines):"; tail -n 40 "$CP_LOG" >&2 || true
   log "node runner log (last 20 lines):"; tail -n 20 "$RUNNER_LOG" >&2 || true

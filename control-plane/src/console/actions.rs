@@ -84,6 +84,30 @@ pub const ACTIONS: &[Action] = &[
         "/v1/orgs/{org_id}/clusters/{cluster_id}/revoke-admin-tokens",
     ),
     action(
+        "take snapshot",
+        "/console/orgs/{org_id}/clusters/{cluster_id}/snapshots",
+        "post",
+        "/v1/orgs/{org_id}/clusters/{cluster_id}/snapshots",
+    ),
+    action(
+        "restore snapshot",
+        "/console/orgs/{org_id}/clusters/{cluster_id}/snapshots/{snapshot_id}/restore",
+        "post",
+        "/v1/orgs/{org_id}/clusters/{cluster_id}/snapshots/{snapshot_id}/restore",
+    ),
+    action(
+        "delete snapshot",
+        "/console/orgs/{org_id}/clusters/{cluster_id}/snapshots/{snapshot_id}/delete",
+        "delete",
+        "/v1/orgs/{org_id}/clusters/{cluster_id}/snapshots/{snapshot_id}",
+    ),
+    action(
+        "list audit logs",
+        "/console/orgs/{org_id}/clusters/{cluster_id}/audit-logs",
+        "get",
+        "/v1/orgs/{org_id}/clusters/{cluster_id}/audit-logs",
+    ),
+    action(
         "watch operation",
         "/console/orgs/{org_id}/clusters/{cluster_id}/status",
         "get",

@@ -13,10 +13,12 @@
 mod actions;
 mod assets;
 mod auth_pages;
+mod cluster_audit;
 mod cluster_detail;
 mod cluster_nav;
 mod cluster_nodes;
 mod cluster_operation;
+mod cluster_snapshots;
 mod cluster_tokens;
 mod clusters;
 mod error;
@@ -68,6 +70,19 @@ pub fn router() -> Router<Arc<AppState>> {
             "/console/orgs/{org_id}/clusters/{cluster_id}/revoke-admin-tokens",
             post(cluster_tokens::revoke),
         )
+        .route(
+            "/console/orgs/{org_id}/clusters/{cluster_id}/snapshots",
+            get(cluster_snapshots::list).post(cluster_snapshots::create),
+        )
+        .route(
+            "/console/orgs/{org_id}/clusters/{cluster_id}/snapshots/{snapshot_id}/restore",
+            get(cluster_snapshots::confirm_restore).post(cluster_snapshots::restore),
+        )
+        .route(
+            "/console/orgs/{org_id}/clusters/{cluster_id}/snapshots/{snapshot_id}/delete",
+            post(cluster_snapshots::delete),
+        )
+        .route("/console/orgs/{org_id}/clusters/{cluster_id}/audit-logs", get(cluster_audit::list))
         .route("/console/orgs/{org_id}/members", get(members::list).post(members::invite))
         .route("/console/orgs/{org_id}/members/{user_id}/role", post(members::change_role))
         .route("/console/orgs/{org_id}/members/{user_id}/remove", post(members::remove))
