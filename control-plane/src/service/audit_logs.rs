@@ -256,8 +256,8 @@ impl ControlPlane {
 
 fn too_much(cap: u64) -> ServiceError {
     ServiceError::Invalid(format!(
-        "the range holds more than {} MiB of audit logs; download a shorter range",
-        cap / (1024 * 1024)
+        "the range holds more than {} KiB of audit logs; download a shorter range",
+        cap / 1024
     ))
 }
 

@@ -35,6 +35,12 @@ async fn s3(endpoint: &str) -> aws_sdk_s3::Client {
 }
 
 async fn audit_app() -> (TestApp, aws_sdk_s3::Client) {
+    audit_app_with(|_| {}).await
+}
+
+async fn audit_app_with(
+    configure: impl FnOnce(&mut coffer_control_plane::config::Settings) + Send + 'static,
+) -> (TestApp, aws_sdk_s3::Client) {
     let moto = crate::platform::moto::url().await;
     let aws = AwsConnectSettings {
         home_region: REGION.into(),
@@ -48,6 +54,7 @@ async fn audit_app() -> (TestApp, aws_sdk_s3::Client) {
     let app = spawn_app_with(move |s| {
         s.audit_logs.enabled = true;
         s.provisioning.aws = aws;
+        configure(s);
     })
     .await;
     (app, s3(&moto).await)
@@ -269,4 +276,52 @@ async fn a_cluster_without_an_audit_bucket_has_no_logs() {
     assert_eq!(listing, serde_json::json!({"objects": [], "truncated": false}));
     let resp = app.get(&format!("{base}/download?{ok}"), &owner.token).await;
     assert_eq!((resp.status, resp.text.as_str()), (200, ""));
+}
+
+#[tokio::test]
+async fn listings_and_downloads_are_capped() {
+    let (app, s3) = audit_app_with(|s| {
+        s.audit_logs.max_objects = 2;
+        s.audit_logs.max_download_bytes = 4096;
+    })
+    .await;
+    let owner = app.new_user().await;
+    let (cluster, bucket) = audited_cluster(&app, &s3, &owner).await;
+    for (i, minute) in ["10:01", "10:02", "10:03"].iter().enumerate() {
+        let t = format!("2026-11-22T{minute}:00Z");
+        ship(&s3, &bucket, &cluster, 0, i as u64 * 100, &[(t.as_str(), i as u32)]).await;
+    }
+    let base = format!("/v1/orgs/{}/clusters/{cluster}/audit-logs", owner.own_org);
+    let range = "from=2026-11-22T10:00:00Z&to=2026-11-22T11:00:00Z";
+    let listing = app.get(&format!("{base}?{range}"), &owner.token).await.expect(200).clone();
+    assert_eq!(keys(&listing).len(), 2, "{listing}");
+    assert_eq!(listing["truncated"], true);
+    let msg = app
+        .get(&format!("{base}/download?{range}"), &owner.token)
+        .await
+        .expect_error(400, "invalid_argument");
+    assert!(msg.contains("shorter range"), "{msg}");
+
+    // Two objects fit the count, but not the byte budget once decompressed.
+    let big: Vec<(String, u32)> =
+        (0..100).map(|n| (format!("2026-11-22T10:01:{:02}Z", n * 30 / 100), n)).collect();
+    let big: Vec<(&str, u32)> = big.iter().map(|(t, n)| (t.as_str(), *n)).collect();
+    ship(&s3, &bucket, &cluster, 1, 0, &big).await;
+    let wide = "from=2026-11-22T10:01:00Z&to=2026-11-22T10:01:30Z";
+    let listing = app.get(&format!("{base}?{wide}"), &owner.token).await.expect(200).clone();
+    assert_eq!(
+        (keys(&listing).len(), &listing["truncated"]),
+        (2, &Value::Bool(false)),
+        "{listing}"
+    );
+    let msg = app
+        .get(&format!("{base}/download?{wide}"), &owner.token)
+        .await
+        .expect_error(400, "invalid_argument");
+    assert!(msg.contains("KiB of audit logs"), "{msg}");
+
+    // Within both limits the download works.
+    let one = "from=2026-11-22T10:02:00Z&to=2026-11-22T10:02:30Z";
+    let resp = app.get(&format!("{base}/download?{one}"), &owner.token).await;
+    assert_eq!((resp.status, resp.text.as_str()), (200, line("2026-11-22T10:02:00Z", 1).as_str()));
 }
