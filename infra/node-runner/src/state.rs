@@ -65,11 +65,18 @@ pub fn load(path: &Path) -> Result<NodesFile, StateError> {
     }
 }
 
+/// The document's shape over borrowed records: rendering every poll must not copy them.
+#[derive(Serialize)]
+struct NodesView<'a> {
+    nodes: Vec<&'a NodeRecord>,
+}
+
 /// Serialised form, so callers can skip writing an unchanged document.
-pub fn render(file: &NodesFile) -> Vec<u8> {
-    // A struct of strings, numbers and paths always serialises; paths are valid UTF-8 here
-    // because the runner builds them from its own UTF-8 arguments.
-    let mut out = serde_json::to_vec_pretty(file).unwrap_or_default();
+pub fn render<'a>(nodes: impl IntoIterator<Item = &'a NodeRecord>) -> Vec<u8> {
+    let view = NodesView { nodes: nodes.into_iter().collect() };
+    // Strings, numbers and paths always serialise; paths are valid UTF-8 here because the
+    // runner builds them from its own UTF-8 arguments.
+    let mut out = serde_json::to_vec_pretty(&view).unwrap_or_default();
     out.push(b'\n');
     out
 }
@@ -110,7 +117,7 @@ mod tests {
         let file = NodesFile {
             nodes: vec![record("i-1", NodeState::Running), record("i-2", NodeState::Stopped)],
         };
-        save(&path, &render(&file)).unwrap();
+        save(&path, &render(&file.nodes)).unwrap();
         assert_eq!(load(&path).unwrap(), file);
         let names: Vec<_> =
             fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();

@@ -23,7 +23,7 @@ use crate::address;
 use crate::args::RunnerConfig;
 use crate::ec2::{self, Ec2, Observed};
 use crate::process::{self, AgentLaunch};
-use crate::state::{self, NodeRecord, NodeState, NodesFile, StateError};
+use crate::state::{self, NodeRecord, NodeState, StateError};
 
 /// Back-off before the first restart of an agent that exited; doubles up to [`MAX_BACKOFF`].
 const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
@@ -141,7 +141,7 @@ impl Runner {
     }
 
     fn render(&self) -> Vec<u8> {
-        state::render(&NodesFile { nodes: self.nodes.values().map(|n| n.rec.clone()).collect() })
+        state::render(self.nodes.values().map(|n| &n.rec))
     }
 
     fn save(&mut self) -> Result<(), RunnerError> {

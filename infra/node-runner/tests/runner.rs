@@ -122,10 +122,17 @@ async fn a_killed_agent_is_restarted_and_a_terminated_instance_stops_its_agent()
         .await;
     assert_eq!(second["address"], first["address"], "a restart keeps the address");
     let data_dir = PathBuf::from(second["data_dir"].as_str().unwrap());
-    let pids = std::fs::read_to_string(data_dir.join("agent-pids")).unwrap();
-    assert_eq!(pids.lines().count(), 2, "started twice: {pids}");
-
+    // The new agent records its pid once it runs, a moment after the runner saved it.
     let second_pid = second["agent_pid"].as_u64().unwrap() as u32;
+    let pids_file = data_dir.join("agent-pids");
+    let pids: Vec<u32> = support::eventually("the restarted agent to record its pid", || {
+        let text = std::fs::read_to_string(&pids_file).unwrap_or_default();
+        let pids: Vec<u32> = text.lines().filter_map(|l| l.parse().ok()).collect();
+        (pids.contains(&second_pid).then(|| pids.clone()), text)
+    })
+    .await;
+    assert_eq!(pids, [first_pid, second_pid], "started exactly twice");
+
     w.ec2.terminate(&id).await;
     let stopped = runner
         .wait_node(&id, "the node to stop", |n| n["state"] == "stopped" && n["agent_pid"].is_null())

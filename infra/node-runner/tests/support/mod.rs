@@ -127,9 +127,10 @@ pub fn fake_agent(dir: &Path) -> PathBuf {
         r#"#!/bin/sh
 data=""; prev=""
 for a in "$@"; do [ "$prev" = "--data-dir" ] && data=$a; prev=$a; done
-printf '%s\n' "$@" > "$data/agent-args"
 env | grep '^AWS_' | sort > "$data/agent-env"
 echo $$ >> "$data/agent-pids"
+# Last, and renamed into place: tests take this file as the sign that the others are written.
+printf '%s\n' "$@" > "$data/agent-args.tmp" && mv "$data/agent-args.tmp" "$data/agent-args"
 exec sleep 120
 "#,
     )
