@@ -433,3 +433,30 @@ async fn the_daily_schedule_snapshots_production_tiers_that_are_due() {
     let later = cp.schedule_due_snapshots(now + day + hour, day).await.expect("pass");
     assert_eq!(later.len(), 4, "every running production cluster is due a day later");
 }
+
+#[tokio::test]
+async fn the_scheduler_task_runs_in_the_application_and_stops_with_it() {
+    let app = spawn_app_with(|s| {
+        s.snapshots.schedule.enabled = true;
+        s.snapshots.schedule.interval_secs = 1;
+    })
+    .await;
+    let owner = app.new_user().await;
+    let cluster = tier_cluster(&app, &owner, "standard").await;
+    let path = format!("/v1/orgs/{}/clusters/{cluster}/snapshots", owner.own_org);
+    eventually(Duration::from_secs(15), "the scheduler to snapshot the cluster", || {
+        let (app, path, token) = (&app, &path, &owner.token);
+        async move {
+            let list = app.get(path, token).await.expect(200).clone();
+            let snapshots = list["snapshots"].as_array().cloned().unwrap_or_default();
+            assert!(snapshots.len() <= 1, "one scheduled snapshot per day: {list}");
+            snapshots.first().is_some_and(|s| s["origin"] == "scheduled")
+        }
+    })
+    .await;
+    // Shutdown waits for the scheduler task; it must notice the cancellation.
+    tokio::time::timeout(Duration::from_secs(10), app.stop())
+        .await
+        .expect("the application (and its scheduler) stopped")
+        .expect("clean stop");
+}
