@@ -97,6 +97,7 @@ async fn the_token_travels_sealed_and_is_returned_once() {
     let captured = logs::captured();
     assert!(captured.contains("admin token issued"), "no issue log line; logs:\n{captured}");
     assert!(!captured.contains(&minted), "the admin token reached the logs");
+    assert!(!captured.contains("acc-3600"), "the token accessor reached the logs");
     assert!(!captured.contains(&node.credential), "the node credential reached the logs");
 }
 

@@ -60,7 +60,8 @@ impl ControlPlane {
             .map_err(|_| ServiceError::Internal("admin token reply is not UTF-8".into()))?;
         let expires_at = OffsetDateTime::from_unix_timestamp(expires_at)
             .map_err(|_| ServiceError::Internal("admin token expiry out of range".into()))?;
-        tracing::info!(cluster = %cluster_id, caller = ?caller, %accessor, "admin token issued");
+        // Not even the accessor: Vault treats it as sensitive (it can revoke the token).
+        tracing::info!(cluster = %cluster_id, caller = ?caller, "admin token issued");
         Ok(IssuedAdminToken { token: SecretString::from(token.to_owned()), accessor, expires_at })
     }
 
