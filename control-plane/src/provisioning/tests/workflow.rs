@@ -82,6 +82,8 @@ async fn create_runs_steps_in_order_waits_for_nodes_then_runs() {
     assert_eq!(inst.bootstrap.kms_key_arn, key.key.arn);
     assert_eq!(inst.bootstrap.snapshot_bucket, format!("coffer-{}-snapshots", s.cluster_id));
     assert_eq!(inst.bootstrap.control_plane_url, settings().control_plane_url);
+    assert_eq!(inst.bootstrap.msp_public_key, settings().msp_public_key);
+    assert!(inst.bootstrap.msp_public_key.is_some(), "nodes learn the MSP bundle key");
     replica.stop().await;
 }
 
