@@ -11,7 +11,7 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -134,50 +134,15 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     TestApp { address, client, db, db_name, shutdown, server: Some(server) }
 }
 
-/// The admin URL of the test PostgreSQL server.
-pub fn admin_url() -> String {
-    std::env::var("COFFER_TEST_DATABASE_URL")
-        .expect("set COFFER_TEST_DATABASE_URL (./dev test does) to a PostgreSQL admin URL")
-}
+/// The admin URL of the test PostgreSQL server (`COFFER_TEST_DATABASE_URL`), and the same URL
+/// naming another database.
+pub use coffer_test_support::pg::{admin_url, with_database};
 
 /// Creates an empty database named `coffer_test_<uuid>` on the server named by
 /// `COFFER_TEST_DATABASE_URL`; returns its URL and name.
 pub async fn fresh_database() -> (String, String) {
-    let admin_url = admin_url();
-    let db_name = format!("coffer_test_{}", Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_url).await.expect("connect to the admin database");
-    sqlx::query(&format!(r#"CREATE DATABASE "{db_name}""#))
-        .execute(&mut admin)
-        .await
-        .expect("create the test database");
-    let _ = admin.close().await;
-    (with_database(&admin_url, &db_name), db_name)
-}
-
-/// Replaces the database name (the URL path) of a Postgres URL, keeping any query string.
-pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
-    let mut out = format!("{}/{database}", &base[..path_start]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
-}
-
-#[test]
-fn with_database_replaces_only_the_path() {
-    let check =
-        |input: &str, expect: &str| assert_eq!(with_database(input, "t1"), expect, "{input}");
-    check("postgres://postgres@db.local:5432/postgres", "postgres://postgres@db.local:5432/t1");
-    check("postgres://u:p@h:1/db?sslmode=disable", "postgres://u:p@h:1/t1?sslmode=disable");
-    check("postgres://h:1", "postgres://h:1/t1");
-    check("postgres://h:1?x=y", "postgres://h:1/t1?x=y");
+    let db = coffer_test_support::pg::fresh_database(&admin_url()).await;
+    (db.url, db.name)
 }
 
 /// A unique, valid email address.

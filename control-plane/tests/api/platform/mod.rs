@@ -4,6 +4,6 @@
 
 mod admin;
 mod login;
-pub(crate) mod moto;
+pub(crate) use coffer_test_support::moto;
 mod support;
 mod sweeper;

@@ -7,32 +7,10 @@ pub mod api;
 pub mod aws;
 pub mod db;
 pub mod env;
-pub mod moto;
+pub use coffer_test_support::moto;
 pub mod process;
 pub mod proxy;
 
-use std::future::Future;
-use std::time::Duration;
-
-use tokio::time::Instant;
-
-/// Polls `probe` until it returns `Some`, or panics naming `what` and the last observation.
-pub async fn poll<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        match probe().await {
-            Ok(v) => return v,
-            Err(last) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "timed out after {within:?} waiting for {what}: {last}"
-                );
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
+/// Polls a probe (`Err(last observation)` until done) with a deadline; see
+/// `coffer_test_support::wait`.
+pub use coffer_test_support::wait::until as poll;
