@@ -239,14 +239,14 @@ async fn nodes_keep_running_while_ec2_does_not_answer() {
     let before = runner.wait_node(&id, "the node to run", running_with_agent).await;
 
     proxy.set_up(false);
-    let log = runner.log.clone();
-    support::eventually("the runner to notice EC2 is gone", || {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        (text.contains("cannot list instances").then_some(()), text)
+    // Several polls fail (each region listing is a refused connection) ...
+    support::eventually("several listings to fail", || {
+        let n = proxy.refused();
+        ((n >= 4).then_some(()), format!("{n} refused"))
     })
     .await;
-    // Several failed polls later the node still runs, untouched.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(runner.log_text().contains("cannot list instances"), "{}", runner.log_text());
+    // ... and the node still runs, untouched.
     let during = runner.nodes().into_iter().find(|n| n["instance_id"] == id.as_str()).unwrap();
     assert!(running_with_agent(&during), "{during}");
     assert_eq!(during["agent_pid"], before["agent_pid"]);

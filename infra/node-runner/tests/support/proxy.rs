@@ -1,12 +1,16 @@
 //! A TCP proxy in front of moto that can be switched off: while off it drops every open
 //! connection and every new one, like an EC2 endpoint that stopped answering.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 pub struct Proxy {
     pub url: String,
     up: watch::Sender<bool>,
+    refused: Arc<AtomicUsize>,
 }
 
 impl Proxy {
@@ -15,10 +19,13 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (up, watch_up) = watch::channel(true);
+        let refused = Arc::new(AtomicUsize::new(0));
+        let counter = refused.clone();
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 let mut up = watch_up.clone();
                 if !*up.borrow() {
+                    counter.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
                 let target = target.clone();
@@ -31,7 +38,12 @@ impl Proxy {
                 });
             }
         });
-        Proxy { url, up }
+        Proxy { url, up, refused }
+    }
+
+    /// Connections dropped while switched off: each is one failed attempt of the client.
+    pub fn refused(&self) -> usize {
+        self.refused.load(Ordering::Relaxed)
     }
 
     pub fn set_up(&self, on: bool) {
