@@ -186,3 +186,38 @@ async fn expired_commands_are_not_delivered_and_awaiting_one_times_out() {
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(cp.node_command_result(Uuid::new_v4()).await.is_err(), "unknown command");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_polls_of_one_node_never_share_a_command() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let node = register_node(&app, &cluster(&app).await, 0).await;
+    let cp = commander(&app);
+    let mut queued = Vec::new();
+    for n in 0..12 {
+        queued.push(cp.send_node_command(node.cluster_id, 0, delete_body(n), HOUR).await.unwrap());
+    }
+    let polls: Vec<_> = (0..4)
+        .map(|_| {
+            let (app, node) = (app.clone(), node.clone());
+            tokio::spawn(async move { poll_commands(&app, &node, 0).await })
+        })
+        .collect();
+    let mut delivered = Vec::new();
+    for p in polls {
+        delivered.extend(p.await.expect("poll task").into_iter().map(|c| c.id));
+    }
+    // Whatever the interleaving, the rest comes with later polls, and nothing comes twice.
+    loop {
+        let more = poll_commands(&app, &node, 0).await;
+        if more.is_empty() {
+            break;
+        }
+        delivered.extend(more.into_iter().map(|c| c.id));
+    }
+    let mut sorted = delivered.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), delivered.len(), "a command was handed out twice: {delivered:?}");
+    queued.sort();
+    assert_eq!(sorted, queued);
+}

@@ -146,3 +146,25 @@ async fn a_production_start_needs_the_signing_key() {
     assert_ne!(key, [0u8; 32]);
     std::fs::remove_file(missing).expect("clean up");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_publishes_get_distinct_versions() {
+    let app = std::sync::Arc::new(spawn_app_with(|_| {}).await);
+    let operator = operator_token(&app).await;
+    let publishes: Vec<_> = (0..4)
+        .map(|_| {
+            let (app, operator) = (app.clone(), operator.clone());
+            tokio::spawn(async move {
+                let body = json!({"policies": {"coffer-operator": OPERATOR_HCL}});
+                let resp = app.post("/v1/platform/msp-bundles", &operator, &body).await;
+                resp.expect(200)["version"].as_u64().expect("version")
+            })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for p in publishes {
+        versions.push(p.await.expect("publish task"));
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, [1, 2, 3, 4]);
+}
