@@ -37,6 +37,7 @@
 //! bucket_retention_days = 30
 //! kms_deletion_window_days = 30
 //! control_plane_url = "http://127.0.0.1:8080"   # how nodes reach this API
+//! tls_only_buckets = true                       # false only where S3 is plain HTTP (moto)
 //! retry = { initial_backoff_ms = 250, max_backoff_ms = 30000, max_attempts = 10 }
 //!
 //! [provisioning.aws]

@@ -45,7 +45,8 @@ impl Application {
         let for_engine = settings.provisioning.enabled || settings.platform.sweeper.enabled;
         let for_objects = settings.provisioning.enabled || settings.audit_logs.enabled;
         let aws = if for_engine || for_objects {
-            Some(Arc::new(provisioning::cloud::aws(&settings.provisioning.aws).await))
+            let aws = provisioning::cloud::aws(&settings.provisioning.aws).await;
+            Some(Arc::new(aws.with_tls_only_bucket_policy(settings.provisioning.tls_only_buckets)))
         } else {
             None
         };

@@ -32,6 +32,9 @@ pub struct ProvisioningSettings {
     /// Base URL nodes use to reach this control plane; goes into every bootstrap document.
     pub control_plane_url: String,
     pub aws: AwsConnectSettings,
+    /// Give every cluster bucket a policy denying requests without TLS. Off only where the S3
+    /// endpoint is plain HTTP (the local moto stack), or nothing could reach the buckets.
+    pub tls_only_buckets: bool,
     /// Base64 Ed25519 key nodes verify operator-policy bundles with; goes into every bootstrap
     /// document. Not configuration: start-up derives it from the `[msp]` signing key.
     #[serde(skip)]
@@ -51,6 +54,7 @@ impl Default for ProvisioningSettings {
             kms_deletion_window_days: 30,
             control_plane_url: "http://127.0.0.1:8080".to_owned(),
             aws: AwsConnectSettings::default(),
+            tls_only_buckets: true,
             msp_public_key: None,
         }
     }

@@ -85,6 +85,8 @@ pub struct AwsCloud {
     iam: aws_sdk_iam::Client,
     admin_arn: String,
     force_path_style: bool,
+    /// See [`AwsCloud::with_tls_only_bucket_policy`].
+    tls_only_policy: bool,
     /// Read-mostly: a write happens once per region for the life of the process.
     regions: RwLock<HashMap<String, RegionClients>>,
 }
@@ -151,8 +153,17 @@ impl AwsCloud {
             base,
             admin_arn: settings.control_plane_principal_arn,
             force_path_style: settings.s3_force_path_style,
+            tls_only_policy: true,
             regions: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Whether new buckets get the policy denying requests without TLS (on by default). Only a
+    /// stack whose S3 endpoint is plain HTTP (moto on loopback) turns it off: there the policy
+    /// would refuse every object request, since none of them uses TLS.
+    pub fn with_tls_only_bucket_policy(mut self, on: bool) -> AwsCloud {
+        self.tls_only_policy = on;
+        self
     }
 
     fn clients(&self, region: &str) -> Result<RegionClients, CloudError> {
@@ -212,6 +223,7 @@ impl Cloud for AwsCloud {
             partition(&c.region),
             purpose,
             kms_key_arn,
+            self.tls_only_policy,
         )
         .await
     }

@@ -39,6 +39,7 @@ pub(super) async fn ensure_bucket(
     partition: &str,
     purpose: BucketPurpose,
     kms_key_arn: &str,
+    tls_only_policy: bool,
 ) -> Result<Bucket, CloudError> {
     let name = purpose.bucket_name(c);
     create(s3, &name, &c.region).await?;
@@ -87,12 +88,14 @@ pub(super) async fn ensure_bucket(
         .op("s3:PutBucketVersioning")?;
 
     let arn = bucket_arn(partition, &name);
-    s3.put_bucket_policy()
-        .bucket(&name)
-        .policy(bucket_policy(&arn).to_string())
-        .send()
-        .await
-        .op("s3:PutBucketPolicy")?;
+    if tls_only_policy {
+        s3.put_bucket_policy()
+            .bucket(&name)
+            .policy(bucket_policy(&arn).to_string())
+            .send()
+            .await
+            .op("s3:PutBucketPolicy")?;
+    }
 
     s3.put_bucket_lifecycle_configuration()
         .bucket(&name)

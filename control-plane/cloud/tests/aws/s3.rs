@@ -125,3 +125,30 @@ async fn buckets_are_configured_idempotently_and_purged_on_delete() {
         }
     }
 }
+
+/// A stack whose S3 endpoint is plain HTTP (moto on loopback) turns the TLS-only policy off, so
+/// nodes and the control plane can reach the buckets; everything else is configured the same.
+#[tokio::test]
+async fn tls_only_policy_can_be_left_off_for_a_plain_http_endpoint() {
+    let cloud = cloud().await.with_tls_only_bucket_policy(false);
+    let c = cluster("eu-west-1");
+    let client = s3("eu-west-1").await;
+    let key = cloud.ensure_kms_key(&c, None).await.unwrap();
+    let bucket = cloud.ensure_bucket(&c, BucketPurpose::Audit, &key.arn).await.unwrap();
+    assert!(client.get_bucket_policy().bucket(&bucket.name).send().await.is_err(), "no policy");
+    let enc = client.get_bucket_encryption().bucket(&bucket.name).send().await.unwrap();
+    let rules = enc.server_side_encryption_configuration().unwrap().rules();
+    let by_default = rules[0].apply_server_side_encryption_by_default().unwrap();
+    assert_eq!(by_default.kms_master_key_id(), Some(key.arn.as_str()));
+    client
+        .put_object()
+        .bucket(&bucket.name)
+        .key("audit/x")
+        .body(ByteStream::from_static(b"{}\n"))
+        .send()
+        .await
+        .unwrap();
+    for purpose in BucketPurpose::ALL {
+        cloud.delete_bucket(&c, purpose).await.unwrap();
+    }
+}
