@@ -70,8 +70,24 @@
         panel.setAttribute("data-terminal", "true");
         var loading = document.getElementById("op-loading");
         if (loading) loading.remove();
+        settled(op);
       }
       return op.terminal;
+    }
+    // The finished operation changed more than this panel shows (nodes, admin access, the
+    // allow list): reload into the outcome view, unless the person is busy with a form, in
+    // which case offer the reload instead of throwing their input away.
+    function settled(op) {
+      var target = window.location.pathname + "?op=" + encodeURIComponent(op.id);
+      var active = document.activeElement;
+      var typing = active && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName);
+      if (!typing) { window.location.replace(target); return; }
+      var p = document.createElement("p");
+      var a = document.createElement("a");
+      a.href = target;
+      a.textContent = "The operation finished: reload to see the cluster as it is now.";
+      p.append(a);
+      panel.append(p);
     }
     function tick() {
       fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
