@@ -265,7 +265,9 @@ impl ControlPlane {
         node: &NodeIdentity,
         hb: Heartbeat,
     ) -> Result<HeartbeatResponse, ServiceError> {
-        check_address(&hb.api_address)?;
+        // `https://host:8200/` and `https://host:8200` name the same base URL.
+        let api_address = hb.api_address.strip_suffix('/').unwrap_or(&hb.api_address);
+        check_address(api_address)?;
         for (what, v) in
             [("server_version", &hb.server_version), ("agent_version", &hb.agent_version)]
         {
@@ -274,7 +276,7 @@ impl ControlPlane {
             }
         }
         let row = node_health::HeartbeatRow {
-            api_address: &hb.api_address,
+            api_address,
             initialized: hb.initialized,
             sealed: hb.sealed,
             server_version: &hb.server_version,
@@ -291,7 +293,7 @@ impl ControlPlane {
             return Err(ServiceError::Unauthenticated);
         }
         if hb.leader {
-            node_health::set_cluster_address(&mut *tx, node.cluster_id, &hb.api_address).await?;
+            node_health::set_cluster_address(&mut *tx, node.cluster_id, api_address).await?;
         }
         tx.commit().await?;
         Ok(HeartbeatResponse { next_in_secs: self.nodes.settings.heartbeat_interval_secs })

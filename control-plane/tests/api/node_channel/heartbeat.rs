@@ -36,10 +36,11 @@ async fn heartbeats_drive_node_health_and_the_cluster_address() {
         )
         .await;
     assert_eq!(resp.expect(200)["next_in_secs"], 1);
+    // A trailing slash names the same base URL.
     app.post(
         "/v1/nodes/heartbeat",
         &follower.credential,
-        &heartbeat_body("http://127.0.3.8:8200", false),
+        &heartbeat_body("http://127.0.3.8:8200/", false),
     )
     .await
     .expect(200);
@@ -63,7 +64,7 @@ async fn heartbeats_drive_node_health_and_the_cluster_address() {
     assert!(listed.text.contains("http://127.0.3.7:8200"), "{}", listed.text);
 
     // Bad reports are refused and change nothing.
-    for bad in ["ftp://x", "http://u:p@host", "http://h/path", ""] {
+    for bad in ["ftp://x", "http://u:p@host", "http://h/path", "http://h//", ""] {
         app.post("/v1/nodes/heartbeat", &leader.credential, &heartbeat_body(bad, true))
             .await
             .expect_error(400, "invalid_argument");
