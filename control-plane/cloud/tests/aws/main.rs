@@ -6,7 +6,6 @@
 // Test helpers (not only #[test] fns) unwrap: a failed AWS call there is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod moto;
 mod support;
 
 mod errors;

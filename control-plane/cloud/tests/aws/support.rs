@@ -7,7 +7,7 @@ use coffer_cloud::{AwsCloud, AwsSettings, ClusterRef, CredentialSource};
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use super::moto;
+use coffer_test_support::moto;
 
 pub const ADMIN_ARN: &str = "arn:aws:iam::123456789012:role/coffer-control-plane";
 
