@@ -96,7 +96,8 @@ pub async fn list_audit_logs(
     security(("bearer" = [])),
     responses((status = 200, content_type = "application/x-ndjson", body = String,
             description = "One Vault-format audit entry per line"),
-        (status = 400, body = ErrorBody, description = "Bad range, or more than the download limit"),
+        (status = 400, body = ErrorBody,
+            description = "Bad range, or more than the download limit"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn download_audit_logs(

@@ -121,7 +121,8 @@ pub async fn list_snapshots(
     security(("bearer" = [])),
     responses((status = 202, body = SnapshotDto), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "The cluster is not provisioned or is being deleted"),
+        (status = 409, body = ErrorBody,
+            description = "The cluster is not provisioned or is being deleted"),
         (status = 503, body = ErrorBody)))]
 pub async fn create_snapshot(
     State(state): State<Arc<AppState>>,
@@ -157,7 +158,8 @@ pub async fn get_snapshot(
     security(("bearer" = [])),
     responses((status = 202, body = SnapshotDto), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "The snapshot is not available, or another restore is running"),
+        (status = 409, body = ErrorBody,
+            description = "The snapshot is not available, or another restore is running"),
         (status = 503, body = ErrorBody)))]
 pub async fn restore_snapshot(
     State(state): State<Arc<AppState>>,
@@ -175,7 +177,8 @@ pub async fn restore_snapshot(
     security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "The snapshot is being created or restored")))]
+        (status = 409, body = ErrorBody,
+            description = "The snapshot is being created or restored")))]
 pub async fn delete_snapshot(
     State(state): State<Arc<AppState>>,
     Authed(caller): Authed,

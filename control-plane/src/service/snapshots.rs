@@ -342,14 +342,23 @@ impl ControlPlane {
                             Settle::Taken { size_bytes: size, sha256: &owned }
                         }
                         _ => {
-                            tracing::warn!(snapshot = %row.id, size_bytes, "node reported an invalid snapshot size or checksum");
+                            tracing::warn!(
+                                snapshot = %row.id,
+                                size_bytes,
+                                "node reported an invalid snapshot size or checksum"
+                            );
                             Settle::Failed { error: "the node reported an invalid snapshot" }
                         }
                     }
                 }
                 (state::RESTORING, CommandOutput::SnapshotRestored) => Settle::Restored,
-                (_, other) => {
-                    tracing::warn!(snapshot = %row.id, output = ?other, "unexpected command output for a snapshot");
+                // Outputs are not logged: another command's output may carry sealed material.
+                _ => {
+                    tracing::warn!(
+                        snapshot = %row.id,
+                        state = from,
+                        "unexpected command output for a snapshot"
+                    );
                     Settle::Failed { error: "the node answered with an unexpected result" }
                 }
             },
@@ -418,7 +427,12 @@ impl ControlPlane {
                 Ok(row) => queued.push(row),
                 // One unreachable cluster must not stop the others; its row shows the failure.
                 Err(e) => {
-                    tracing::warn!(snapshot = %id, cluster = %cluster, error = %e, "scheduled snapshot not queued")
+                    tracing::warn!(
+                        snapshot = %id,
+                        cluster = %cluster,
+                        error = %e,
+                        "scheduled snapshot not queued"
+                    )
                 }
             }
         }

@@ -67,7 +67,8 @@ async fn audited_cluster(app: &TestApp, s3: &aws_sdk_s3::Client, owner: &User) -
     let bucket = format!("coffer-{cluster}-audit");
     s3.create_bucket().bucket(&bucket).send().await.expect("create bucket");
     sqlx::query(
-        "INSERT INTO cluster_resources (cluster_id, org_id, region, kind, resource_id, role, state) \
+        "INSERT INTO cluster_resources (cluster_id, org_id, region, kind, resource_id, role, \
+         state) \
          SELECT id, org_id, region, 'bucket', $2, 'audit', 'present' FROM clusters WHERE id = $1",
     )
     .bind(cluster.parse::<Uuid>().expect("uuid"))

@@ -361,7 +361,8 @@ async fn set_snapshot(app: &TestApp, cluster: &str, state: &str, age: Duration) 
     let cluster: Uuid = cluster.parse().expect("uuid");
     let created = OffsetDateTime::now_utc() - age;
     sqlx::query(
-        "INSERT INTO snapshots (id, org_id, cluster_id, state, origin, bucket, object_key, created_at) \
+        "INSERT INTO snapshots (id, org_id, cluster_id, state, origin, bucket, object_key, \
+         created_at) \
          SELECT $2, org_id, id, $3, 'manual', 'b', 'k', $4 FROM clusters WHERE id = $1",
     )
     .bind(cluster)
@@ -395,7 +396,8 @@ async fn the_daily_schedule_snapshots_production_tiers_that_are_due() {
         .await
         .expect("state");
     let unprovisioned = {
-        let body = json!({"name": unique_name("c"), "tier": "standard", "size": "small", "region": "eu-west-1"});
+        let body = json!({"name": unique_name("c"), "tier": "standard", "size": "small",
+            "region": "eu-west-1"});
         let resp =
             app.post(&format!("/v1/orgs/{}/clusters", owner.own_org), &owner.token, &body).await;
         str_field(&resp.expect(202)["cluster"], "id")
@@ -409,7 +411,10 @@ async fn the_daily_schedule_snapshots_production_tiers_that_are_due() {
     got.sort();
     let mut want = vec![fresh.clone(), old.clone(), recently_failed.clone()];
     want.sort();
-    assert_eq!(got, want, "dev {dev}, recent {recent}, not running {not_running}, unprovisioned {unprovisioned} must not be due");
+    assert_eq!(
+        got, want,
+        "not due: dev {dev}, recent {recent}, not running {not_running}, unprovisioned {unprovisioned}"
+    );
     assert!(queued.iter().all(|r| r.origin == "scheduled" && r.state == "creating"));
 
     // Visible through the API, and the node gets the command.
