@@ -1,6 +1,7 @@
 """Tenant isolation: another organisation's user sees the cluster as missing (404) on every
 cluster-data route, exactly like a cluster that does not exist, and changes nothing."""
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -13,6 +14,7 @@ ROUTES = [
     ("GET", "/snapshots"),
     ("POST", "/snapshots"),
     ("GET", "/audit-logs"),
+    ("GET", "/audit-logs/download"),
     ("DELETE", ""),
 ]
 
@@ -22,9 +24,17 @@ def test_foreign_org_gets_404(cluster, stranger, method, suffix):
     # Both spellings: the victim's org in the path, and the stranger's own org with the victim's cluster.
     for org in (cluster.org_id, stranger.org_id):
         path = f"/v1/orgs/{org}/clusters/{cluster.id}{suffix}"
-        r = stranger.api.request(method, path, json={} if method == "POST" else None)
+        r = stranger.api.request(method, path, json={} if method == "POST" else None, params=_range(suffix))
         assert r.status_code == 404, f"{method} {path}: {r.status_code} {r.text[:300]}"
         assert r.json()["error"]["code"] == "not_found"
+
+
+def _range(suffix):
+    """A valid time range for the audit-log routes, so the answer is about the cluster alone."""
+    if not suffix.startswith("/audit-logs"):
+        return None
+    now = dt.datetime.now(dt.timezone.utc)
+    return {"from": (now - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"), "to": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def test_foreign_snapshot_id_is_404(cluster, stranger):

