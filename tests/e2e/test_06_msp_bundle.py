@@ -1,6 +1,7 @@
 """Step 5: a platform operator publishes an MSP policy bundle; the node applies it with an
-ephemeral root token (generate-root from the KMS-held recovery shares, write, revoke-self), all
-of which the customer can see in the cluster's audit log, and no root token survives."""
+ephemeral root token (generate-root from the KMS-held recovery shares, write, revoke-self); the
+customer sees the root token's write and its revoke-self in the cluster's audit log (its generation
+is not audited yet: a strict xfail below), and no root token survives."""
 
 import datetime as dt
 import re
