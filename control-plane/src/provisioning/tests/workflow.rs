@@ -286,3 +286,35 @@ async fn delete_overtakes_a_create_waiting_for_nodes() {
     assert_eq!(cluster_state(&pool, s.cluster_id).await.0, "deleted");
     replica.stop().await;
 }
+
+/// The engine's instance-IP address is a fallback: once a node has reported its own address
+/// (leader heartbeat), the engine finishing `wait_for_nodes` later must not overwrite it.
+#[tokio::test]
+async fn a_node_reported_address_wins_over_the_instance_ip() {
+    use crate::provisioning::db::clusters::set_address;
+    let pool = fresh_pool().await;
+    let s = seed(&pool, "dev", 1).await;
+    set_address(&pool, s.cluster_id, "https://10.0.0.1:8200").await.unwrap();
+    assert_eq!(
+        cluster_state(&pool, s.cluster_id).await.1.as_deref(),
+        Some("https://10.0.0.1:8200")
+    );
+
+    sqlx::query(
+        "INSERT INTO cluster_nodes (cluster_id, node_index, instance_id, credential_hash, \
+         api_address) VALUES ($1, 0, 'i-0aaa', $2, 'http://127.0.3.7:8200')",
+    )
+    .bind(s.cluster_id)
+    .bind(crate::service::hash_token("cfn_x").as_slice())
+    .execute(&pool)
+    .await
+    .unwrap();
+    crate::store::node_health::set_cluster_address(&pool, s.cluster_id, "http://127.0.3.7:8200")
+        .await
+        .unwrap();
+    set_address(&pool, s.cluster_id, "https://10.0.0.2:8200").await.unwrap();
+    assert_eq!(
+        cluster_state(&pool, s.cluster_id).await.1.as_deref(),
+        Some("http://127.0.3.7:8200")
+    );
+}
