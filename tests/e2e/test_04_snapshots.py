@@ -90,3 +90,20 @@ def test_restore_brings_the_earlier_state_back(owner, cluster, snapshot):
         vault.get(c, after[0])
     # Everything written before the snapshot is still there.
     assert vault.get(c, cluster.first_secret[0]) == {"value": cluster.first_secret[1]}
+
+
+def test_delete_snapshot_removes_the_object(stack, owner, cluster, snapshot):
+    snap, _ = snapshot
+    bucket, _ = stack.resource(cluster.id, "bucket", role="snapshots")
+    key = f"snapshots/{cluster.id}/{snap['id']}.snap"
+    s3c = s3.client()
+    owner.api.delete(cluster.path(f"/snapshots/{snap['id']}"), 204)
+    # Gone from the API at once; the node deletes the object through its command channel.
+    assert owner.api.request("GET", cluster.path(f"/snapshots/{snap['id']}")).status_code == 404
+    listed = owner.api.get(cluster.path("/snapshots"))["snapshots"]
+    assert snap["id"] not in [s["id"] for s in listed]
+    until(
+        lambda: key not in s3.list_keys(s3c, bucket, f"snapshots/{cluster.id}/"),
+        timeout=COMMAND_TIMEOUT,
+        what=f"s3://{bucket}/{key} to be deleted by the node",
+    )
