@@ -41,6 +41,7 @@ pub fn card(session: &Session, base: &str, running: bool, error: Option<&str>) -
             h2 { "Admin access" }
             p.muted { "An admin token signs in to the cluster itself (the Vault API at its address) with the "
                 code { "coffer-customer-admin" } " policy. It is shown once and never stored by Coffer." }
+            (view::form_error(error))
             @if running {
                 form.inline-form method="post" action={ (base) "/admin-token" } {
                     (view::csrf_field(session))
@@ -54,7 +55,6 @@ pub fn card(session: &Session, base: &str, running: bool, error: Option<&str>) -
                     }
                     div.col.end { button.button.primary type="submit" { "Generate admin token" } }
                 }
-                (view::form_error(error))
                 form.revoke-form method="post" action={ (base) "/revoke-admin-tokens" }
                     data-confirm="Revoke every admin token of this cluster? Anyone using one is signed out of the cluster at once." {
                     (view::csrf_field(session))

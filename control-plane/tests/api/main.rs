@@ -15,6 +15,7 @@ mod bodies;
 mod cluster_validation;
 mod clusters;
 mod concurrency;
+mod console_clusters;
 mod console_parity;
 mod isolation;
 mod lifecycle;
