@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use coffer_cloud::{Cloud, ClusterRef};
+use coffer_test_support::pg;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -27,24 +28,7 @@ pub const IMAGE: &str = "ami-0123456789abcdef0";
 const DEADLINE: Duration = Duration::from_secs(20);
 
 pub async fn fresh_pool() -> PgPool {
-    let admin = std::env::var("COFFER_TEST_DATABASE_URL")
-        .expect("set COFFER_TEST_DATABASE_URL (./dev test does) to a PostgreSQL admin URL");
-    let name = format!("coffer_prov_{}", Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect(&admin).await.expect("connect to the admin database");
-    sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
-        .execute(&mut conn)
-        .await
-        .expect("create db");
-    let _ = conn.close().await;
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (admin.as_str(), None),
-    };
-    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
-    let url = match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    };
+    let url = pg::fresh_database(&pg::admin_url()).await.url;
     let pool = PgPoolOptions::new().max_connections(8).connect(&url).await.expect("connect");
     crate::store::migrate(&pool).await.expect("migrate");
     pool
