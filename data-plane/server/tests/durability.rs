@@ -4,12 +4,10 @@
 #![allow(clippy::unwrap_used)]
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
+use coffer_test_support::net::free_port;
+use coffer_test_support::wait;
 
 struct Proc(Child);
 
@@ -32,14 +30,8 @@ fn start(config: &std::path::Path) -> Proc {
 }
 
 async fn wait_up(http: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if http.get(format!("{base}sys/seal-status")).send().await.is_ok() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let url = format!("{base}sys/seal-status");
+    wait::until("the server to come up", Duration::from_secs(20), || http.get(&url).send()).await;
 }
 
 async fn call(

@@ -5,7 +5,6 @@
 use coffer_server::{Config, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 pub struct TestServer {
@@ -83,18 +82,6 @@ impl TestServer {
     }
 }
 
-/// Polls `f` until it returns true or the deadline passes.
-pub async fn eventually<F, Fut>(what: &str, timeout: Duration, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if f().await {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+/// Polls a probe (`true` when done) until a deadline; see `coffer_test_support::wait`.
+#[allow(unused_imports)] // as `dead_code` above: not every test binary polls
+pub use coffer_test_support::wait::until as eventually;
