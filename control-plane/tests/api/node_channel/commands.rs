@@ -104,7 +104,8 @@ async fn node_routes_need_a_node_credential() {
     let node = register_node(&app, &str_field(&cluster, "id"), 0).await;
     let result = serde_json::json!({"status": "failed", "error": "x"});
     let id = Uuid::new_v4();
-    let hb = super::support::heartbeat_body("http://127.0.0.1:8200", true);
+    let hb = super::support::heartbeat_body("http://127.0.0.1:8200", true); // tidy: not-a-port
+
     // Customer tokens, garbage and look-alikes are all just unknown credentials.
     let forged = format!("cfn_{}", "A".repeat(43));
     for token in [owner.token.as_str(), "garbage", forged.as_str()] {

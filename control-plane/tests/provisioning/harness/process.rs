@@ -28,6 +28,8 @@ pub struct CpConfig {
     pub exit_after_step: Option<String>,
     /// Extra `COFFER_*` variables, applied last.
     pub env: Vec<(String, String)>,
+    /// The MSP signing key a deployment must configure; generated on first start.
+    pub msp_key_file: String,
 }
 
 impl CpConfig {
@@ -37,6 +39,10 @@ impl CpConfig {
             aws_endpoint: aws_endpoint.to_owned(),
             exit_after_step: None,
             env: Vec::new(),
+            msp_key_file: std::env::temp_dir()
+                .join(format!("coffer-test-msp-{}.key", uuid::Uuid::new_v4().simple()))
+                .display()
+                .to_string(),
         }
     }
 
@@ -62,6 +68,8 @@ impl CpConfig {
             ("COFFER_PROVISIONING__AWS__SECRET_ACCESS_KEY", "test"),
             ("COFFER_PROVISIONING__AWS__CONTROL_PLANE_PRINCIPAL_ARN", ADMIN_ARN),
             ("COFFER_PROVISIONING__AWS__S3_FORCE_PATH_STYLE", "true"),
+            ("COFFER_MSP__SIGNING_KEY_FILE", self.msp_key_file.as_str()),
+            ("COFFER_MSP__GENERATE_IF_MISSING", "true"),
         ];
         let mut vars: Vec<(String, String)> =
             fixed.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
