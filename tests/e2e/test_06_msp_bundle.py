@@ -1,7 +1,7 @@
 """Step 5: a platform operator publishes an MSP policy bundle; the node applies it with an
 ephemeral root token (generate-root from the KMS-held recovery shares, write, revoke-self); the
-customer sees the root token's write and its revoke-self in the cluster's audit log (its generation
-is not audited yet: a strict xfail below), and no root token survives."""
+customer sees the root token's generation, its write and its revoke-self in the cluster's audit log,
+and no root token survives."""
 
 import datetime as dt
 import re
@@ -107,14 +107,6 @@ def test_apply_root_token_used_then_revoked_in_the_audit_log(stack, cluster, app
     root_use_and_revoke(node_audit_entries(stack, cluster), since)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="coffer-server follows Vault and never audits sys/generate-root/* (data-plane/server/src/audit/"
-    "mod.rs `audited`), so the customer's audit log shows the root token's use and revoke-self but not "
-    "its generation, which ARCHITECTURE.md promises ('generated, used, revoked: all in the customer's "
-    "audit log')",
-)
 def test_root_generation_is_in_the_audit_log(stack, cluster, applied):
     _, since = applied
     paths = [audit.path_of(e) for e in node_audit_entries(stack, cluster) if e.get("time", "")[:19] >= since]

@@ -237,3 +237,44 @@ async fn auto_sealed_servers_take_recovery_shares() {
     assert_eq!((st, me["data"]["policies"].clone()), (StatusCode::OK, json!(["root"])));
     s.stop().await;
 }
+
+/// Unlike Vault, root generation is audited: Coffer's operator can mint a root token with the
+/// KMS-held recovery shares, and the customer's audit log must show every time it happens. The
+/// shares, the OTP and the encoded token appear only as HMACs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn root_generation_is_audited_with_secrets_hashed() {
+    let (s, keys, dir) = server(1, 1).await;
+    let log = dir.path().join("audit.log");
+    let (st, _) = s
+        .call(
+            "PUT",
+            "sys/audit/file",
+            Some(&s.root),
+            Some(json!({"type": "file", "options": {"file_path": log}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, started) = put(&s, ATTEMPT, json!({})).await;
+    let (otp, nonce) = (started["otp"].as_str().unwrap(), started["nonce"].as_str().unwrap());
+    let (st, done) = put(&s, UPDATE, json!({"key": keys[0], "nonce": nonce})).await;
+    assert_eq!((st, done["complete"].clone()), (StatusCode::OK, json!(true)));
+    let encoded = done["encoded_token"].as_str().unwrap();
+    let token = decode(encoded, otp);
+
+    let raw = std::fs::read_to_string(&log).unwrap();
+    for secret in [keys[0].as_str(), otp, encoded, token.as_str()] {
+        assert!(!raw.contains(secret), "a generate-root secret reached the audit log");
+    }
+    let paths: Vec<(String, String)> = raw
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|e| (e["type"].as_str().unwrap().to_owned(), e["request"]["path"].to_string()))
+        .collect();
+    for path in [ATTEMPT, UPDATE] {
+        for kind in ["request", "response"] {
+            let want = (kind.to_owned(), format!("\"{path}\""));
+            assert!(paths.contains(&want), "no {kind} entry for {path}: {paths:?}");
+        }
+    }
+    s.stop().await;
+}

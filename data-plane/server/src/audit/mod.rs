@@ -252,11 +252,12 @@ impl Broker {
 }
 
 /// Endpoints Vault serves outside its logical request path and so never audits: seal
-/// lifecycle, health and root generation (they work sealed or without a token).
+/// lifecycle and health (they work sealed or without a token). Unlike Vault, root generation
+/// IS audited: the operator can mint a root token with the KMS-held recovery shares, and the
+/// customer's audit log must show each time (shares, OTP and encoded token only as HMACs).
 fn audited(path: &str) -> bool {
     let Some(rest) = path.strip_prefix("sys/") else { return true };
     !matches!(rest, "init" | "seal-status" | "unseal" | "health" | "leader")
-        && !rest.starts_with("generate-root/")
 }
 
 /// One request's audit context: the devices that saw its request entry also get its
@@ -325,7 +326,8 @@ mod tests {
             ("sys/seal-status", false),
             ("sys/init", false),
             ("sys/unseal", false),
-            ("sys/generate-root/update", false),
+            ("sys/generate-root/update", true),
+            ("sys/generate-root/attempt", true),
             ("sys/mounts", true),
             ("sys/audit/x", true),
             ("sys/wrapping/unwrap", true),
