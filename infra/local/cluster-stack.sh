@@ -22,6 +22,8 @@
 #                         free loopback port. Not port 0: the engine writes the control plane's own URL
 #                         into every node's bootstrap document, so it must be known before start.
 #   COFFER_NODE_REGIONS   comma-separated regions to seed and watch (default: every supported region).
+#   COFFER_NODE_RUNNER_POLL_MS  how often the runner looks for new instances (default 500): a
+#                         longer one stands in for an instance's boot time.
 #   COFFER_PROVISIONING__POLL_INTERVAL_MS (default 200), COFFER_TELEMETRY__LOG_FILTER: exported values
 #                         win; other exported COFFER_* variables are inherited by the control plane.
 # Binaries come from $CARGO_TARGET_DIR/debug (build them first: coffer-control-plane, coffer-node-runner,
@@ -103,6 +105,8 @@ start_control_plane() {
     listen=${CP_LISTEN:-127.0.0.1:$(_cs_free_port)}
     CP_URL="http://$listen"
     # Other COFFER_* variables the caller exported are inherited; these are the ones we own.
+    # moto is plain HTTP, so the engine's TLS-only bucket policy would refuse every object request
+    # (snapshots, audit shipping, audit-log reads): locally the buckets get none.
     setsid env \
       COFFER_TELEMETRY__LOG_FILTER="${COFFER_TELEMETRY__LOG_FILTER:-info,sqlx=warn,aws=warn,hyper=warn}" \
       COFFER_PROVISIONING__POLL_INTERVAL_MS="${COFFER_PROVISIONING__POLL_INTERVAL_MS:-200}" \
@@ -116,6 +120,7 @@ start_control_plane() {
       COFFER_PROVISIONING__AWS__SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}" \
       COFFER_PROVISIONING__AWS__CONTROL_PLANE_PRINCIPAL_ARN="$CS_ADMIN_ARN" \
       COFFER_PROVISIONING__AWS__S3_FORCE_PATH_STYLE=true \
+      COFFER_PROVISIONING__TLS_ONLY_BUCKETS=false \
       COFFER_MSP__SIGNING_KEY_FILE="$work/msp.key" \
       COFFER_MSP__GENERATE_IF_MISSING=true \
       "$bin" serve >>"$CP_LOG" 2>&1 </dev/null &
@@ -155,6 +160,7 @@ start_node_runner() {
   [ -z "${CP_URL:-}" ] || only=(--control-plane-url "$CP_URL")
   setsid env NO_COLOR=1 "$d/coffer-node-runner" --aws-endpoint "$AWS_ENDPOINT_URL" --regions "$CS_REGIONS" \
     --state-dir "$RUNNER_STATE" --agent-bin "$d/coffer-agent" --server-bin "$d/coffer-server" "${only[@]}" \
+    --poll-ms "${COFFER_NODE_RUNNER_POLL_MS:-500}" \
     >>"$RUNNER_LOG" 2>&1 </dev/null &
   RUNNER_PID=$!
   echo "$RUNNER_PID" > "$work/node-runner.pid"

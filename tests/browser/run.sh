@@ -82,10 +82,8 @@ DB_URL=$(python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); pr
 psql -q "$ADMIN_URL" -c "CREATE DATABASE \"$DB\"" >/dev/null
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/coffer-browser-XXXXXX")
 
-LIFTER_PID=
 cleanup() {
   local rc=$?
-  if [ -n "$LIFTER_PID" ]; then kill "$LIFTER_PID" 2>/dev/null || true; wait "$LIFTER_PID" 2>/dev/null || true; fi
   stop_cluster_stack 2>/dev/null || true
   psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 || true
   if [ -n "${COFFER_BROWSER_KEEP:-}" ] || [ $rc -ne 0 ]; then
@@ -100,6 +98,9 @@ trap cleanup EXIT
 
 # The tests create clusters in us-east-1 and eu-west-1 only: seed and watch just those.
 export COFFER_NODE_REGIONS=${COFFER_NODE_REGIONS:-us-east-1,eu-west-1}
+# Nodes "boot" in about 3 s (on EC2 it is a minute), so the console's live step list is seen
+# progressing before the cluster is running rather than racing a 1.5 s create.
+export COFFER_NODE_RUNNER_POLL_MS=${COFFER_NODE_RUNNER_POLL_MS:-3000}
 # Agents inherit the runner's environment: ship audit objects often, so the audit-log page
 # has something to list within the test instead of after a production interval.
 export COFFER_AGENT_AUDIT_SHIP_INTERVAL_SECS=${COFFER_AGENT_AUDIT_SHIP_INTERVAL_SECS:-2}
@@ -107,9 +108,6 @@ export COFFER_AGENT_AUDIT_SHIP_INTERVAL_SECS=${COFFER_AGENT_AUDIT_SHIP_INTERVAL_
 source "$ROOT/infra/local/cluster-stack.sh"
 start_control_plane "$DB_URL" "$WORK"
 start_node_runner "$WORK"
-VENV=${COFFER_VENV:-$ROOT/.dev/venv}
-"$VENV/bin/python" "$HERE/lift_tls_policies.py" "$AWS_ENDPOINT_URL" >"$WORK/lift-tls.log" 2>&1 &
-LIFTER_PID=$!
 export COFFER_URL=$CP_URL
 log "control plane at $COFFER_URL"
 

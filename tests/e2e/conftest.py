@@ -11,14 +11,13 @@ are attached to its report, because an e2e failure is rarely explained by the as
 
 import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from harness import s3, vault
+from harness import vault
 from harness.api import Api, describe_operation, new_user, wait_operation
 from harness.poll import until
 from harness.stack import Stack
@@ -111,9 +110,6 @@ def cluster(owner, stack):
     )
     t_accepted = time.monotonic()
     cid, op_id = created["cluster"]["id"], created["operation"]["id"]
-    lifted = []
-    lifter = threading.Thread(target=lift_tls_only_bucket_policies, args=(stack, cid, lifted), daemon=True)
-    lifter.start()
     op = wait_operation(api, owner.org_id, op_id, timeout=CREATE_TIMEOUT)
     t_op = time.monotonic()
     assert op["state"] == "succeeded", describe_operation(op)
@@ -172,32 +168,7 @@ def cluster(owner, stack):
     )
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "report.json").write_text(json.dumps(_report, indent=2) + "\n")
-    lifter.join(timeout=30)
-    assert lifted == ["snapshots", "audit"], f"could not lift the buckets' TLS-only policy: {lifted}"
     return Cluster(owner.org_id, cid, got["address"], token["token"], token["accessor"], first, timings)
-
-
-def lift_tls_only_bucket_policies(stack, cluster_id, done):
-    """moto applies a bucket policy's Deny without evaluating its condition, so the engine's
-    `aws:SecureTransport = false` Deny refuses every object request on the local stack (AWS
-    refuses only plain HTTP; see control-plane/cloud/tests/aws/s3.rs). Lift it on this cluster's
-    buckets as soon as the engine has made them (in the background, off the measured path) so
-    the agent (snapshots, audit) and the control plane (audit logs) can reach them. Appends each
-    role lifted to `done`, or the error."""
-    s3c = s3.client()
-    try:
-        for role in ("snapshots", "audit"):
-            bucket, _ = until(
-                lambda: stack.resource(cluster_id, "bucket", role=role),
-                timeout=CREATE_TIMEOUT,
-                what=f"the {role} bucket",
-            )
-            policy = s3c.get_bucket_policy(Bucket=bucket)["Policy"]
-            assert "aws:SecureTransport" in policy, f"{bucket}: expected the TLS-only policy, got {policy}"
-            s3c.delete_bucket_policy(Bucket=bucket)
-            done.append(role)
-    except Exception as e:  # noqa: BLE001 - reported by the fixture's assertion
-        done.append(f"{type(e).__name__}: {e}")
 
 
 @pytest.hookimpl(wrapper=True)
