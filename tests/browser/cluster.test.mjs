@@ -65,7 +65,10 @@ test("owner runs a cluster end to end; a viewer sees it read-only", { timeout: 9
     const steps = page.locator("#op-steps li");
     const planned = await steps.count();
     assert.ok(planned >= 3, `expected the create plan's steps, got ${planned}`);
-    const poll = await page.waitForResponse((r) => r.url().includes("/status?op="));
+    // The page polls this endpoint; read it the same way (the page's own response body is gone
+    // once the page reloads into the outcome).
+    const opId = new URL(page.url()).searchParams.get("op");
+    const poll = await page.request.get(`${clusterUrl}/status?op=${opId}`);
     assert.equal(poll.status(), 200);
     const status = await poll.json();
     assert.equal(status.operation.kind, "create");
@@ -112,7 +115,7 @@ test("owner runs a cluster end to end; a viewer sees it read-only", { timeout: 9
     assert.ok(token.length > 20, "a token is shown");
     await page.getByRole("button", { name: "Copy" }).click();
     await page.getByRole("button", { name: "Copied" }).waitFor();
-    await shot(page, "admin-token");
+    await shot(page, "admin-token", [page.getByLabel("Admin token"), page.locator("#token-accessor")]);
     // It is a real customer-admin token of this cluster, valid for at most the chosen hour.
     const me = await fetch(`${address}/v1/auth/token/lookup-self`, { headers: { "X-Vault-Token": token } });
     assert.equal(me.status, 200);

@@ -68,8 +68,9 @@ export function orgIdOf(url) {
   return m[1];
 }
 
-export async function shot(page, name) {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+/** `mask`: locators painted over in the picture, for secrets shown once (screenshots get committed). */
+export async function shot(page, name, mask = []) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true, mask });
 }
 
 /** The session's CSRF token as embedded in the page (the sign-out form carries it). */

@@ -53,7 +53,7 @@ test("members, service principals and a viewer's read-only console", async () =>
     const clientId = await p.locator("#client-id").innerText();
     await p.getByRole("button", { name: "Copy" }).click();
     await p.getByRole("button", { name: "Copied" }).waitFor();
-    await shot(p, "service-principal-secret");
+    await shot(p, "service-principal-secret", [p.getByLabel("Client secret")]);
     // The credentials work against the API twin (client-credentials grant).
     const tok = await p.request.post(BASE + "/oauth/token", {
       form: { grant_type: "client_credentials", client_id: clientId, client_secret: secret },
