@@ -270,7 +270,7 @@ test("owner runs a cluster end to end; a viewer sees it read-only", { timeout: 9
     assert.ok(session, "signed in with a session cookie");
     const before = await fetch(`${BASE}/v1/orgs`, { headers: { authorization: `Bearer ${session.value}` } });
     assert.equal(before.status, 200);
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.waitForURL(`${BASE}/console/login`);
     const copied = await fetch(`${BASE}/v1/orgs`, { headers: { authorization: `Bearer ${session.value}` } });
     assert.equal(copied.status, 401);

@@ -110,7 +110,7 @@ test("members, service principals and a viewer's read-only console", async () =>
     assert.notEqual(after.status(), 200);
 
     // Sign out ends the console session.
-    await v.getByRole("button", { name: "Sign out" }).click();
+    await v.getByRole("button", { name: "Sign out", exact: true }).click();
     await v.waitForURL(`${BASE}/console/login`);
     await v.goto(`${BASE}/console/orgs/${org}/clusters`);
     await v.waitForURL(`${BASE}/console/login`);

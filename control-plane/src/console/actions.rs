@@ -28,6 +28,8 @@ pub const ACTIONS: &[Action] = &[
     action("sign up", "/console/signup", "post", "/v1/signup"),
     action("sign in", "/console/login", "post", "/v1/login"),
     action("sign out", "/console/logout", "post", "/v1/logout"),
+    // The same form's second button: `everywhere=true`, as `{"everywhere": true}` in the API.
+    action("sign out everywhere", "/console/logout", "post", "/v1/logout"),
     action("invite member", "/console/orgs/{org_id}/members", "post", "/v1/orgs/{org_id}/members"),
     action(
         "change member role",

@@ -39,10 +39,7 @@ pub async fn home(
         section.card.narrow {
             h1 { "No organizations yet" }
             p.muted { "You are not a member of any organization. Ask an admin to invite your email address." }
-            form method="post" action="/console/logout" {
-                (view::csrf_field(&session))
-                button.button type="submit" { "Sign out" }
-            }
+            (view::signout_form(&session, "button"))
         }
     };
     Ok(view::bare_page("No organizations", body).into_response())
@@ -187,23 +184,32 @@ async fn sign_in(
     Ok(res)
 }
 
+/// The sign-out form: the header offers two submit buttons, and only the pressed one is sent,
+/// so `everywhere=true` arrives only from "Sign out everywhere".
 #[derive(Deserialize)]
-pub struct CsrfOnly {
+pub struct LogoutForm {
+    // Defaulted so a post without the token is refused as a forgery (403), not as a malformed
+    // form: that is what it is.
+    #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    everywhere: bool,
 }
 
 /// Ends the session: revoked server-side through the same use-case as `POST /v1/logout`
-/// (so a copied cookie stops working too), then forgotten by this browser.
+/// (so a copied cookie stops working too), then forgotten by this browser. With
+/// `everywhere`, every other session and token of the person is revoked as well, as
+/// `{"everywhere": true}` does in the API.
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     session: Session,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ConsoleError> {
-    let f: CsrfOnly = form::parse(&body)?;
+    let f: LogoutForm = form::parse(&body)?;
     session.verify(&headers, &state, &f.csrf)?;
     let token = cookie(&headers, SESSION_COOKIE).ok_or(ConsoleError::SignedOut)?;
-    match state.cp.logout(token, false).await {
+    match state.cp.logout(token, f.everywhere).await {
         // Already revoked by a concurrent sign-out: the outcome wanted here.
         Ok(_) | Err(ServiceError::Unauthenticated) => {}
         Err(e) => return Err(e.into()),

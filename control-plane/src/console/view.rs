@@ -135,10 +135,7 @@ pub fn org_page(
                                 }
                             }
                         }
-                        form.signout method="post" action="/console/logout" {
-                            input type="hidden" name="csrf" value=(session.csrf());
-                            button.link type="submit" { "Sign out" }
-                        }
+                        (signout_form(session, "link"))
                     }
                     nav.tabs aria-label="Sections" {
                         @for (t, label, href) in &tabs {
@@ -175,6 +172,22 @@ pub fn form_error(message: Option<&str>) -> Markup {
     html! {
         @if let Some(m) = message {
             p.error role="alert" { (m) }
+        }
+    }
+}
+
+/// Sign out of this browser, or of every session and token the person holds (after a lost
+/// laptop or a leaked token). Both are submit buttons of one form, so each is reachable with
+/// Tab and pressed with Enter/Space, and only the pressed one's `everywhere` value is posted.
+pub fn signout_form(session: &Session, button_class: &str) -> Markup {
+    html! {
+        form.signout method="post" action="/console/logout" {
+            (csrf_field(session))
+            button class=(button_class) type="submit" { "Sign out" }
+            button class=(button_class) type="submit" name="everywhere" value="true"
+                title="Also revoke your other browser sessions and API tokens" {
+                "Sign out everywhere"
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Console cluster forms without a browser: each is guarded by the same service authorization
 //! as its API twin, so a member whose role is too low gets 403 even with a valid session and
 //! CSRF token (exactly what a forged post from their own browser would carry); refusals the
-//! person can act on are explained on the page; console sign-out revokes the session.
+//! person can act on are explained on the page; console sign-out revokes the session, and
+//! "sign out everywhere" every session and token of the person.
 
 use reqwest::Method;
 
@@ -150,5 +151,55 @@ async fn console_sign_out_revokes_the_session_on_the_server() {
         .expect_error(401, "unauthenticated");
     // The owner's other session (the API login of the fixture) is untouched.
     app.get("/v1/orgs", &owner.token).await.expect(200);
+    app.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn console_sign_out_everywhere_revokes_every_session_of_the_person() {
+    let app = spawn_app().await;
+    let owner = app.new_user().await;
+    let stranger = app.new_user().await;
+    let here = sign_in(&app, &owner).await;
+    let laptop = sign_in(&app, &owner).await;
+    let org_page = format!("/console/orgs/{}/clusters", owner.own_org);
+
+    // The header offers the control on every org page, as a submit button of the sign-out form.
+    let page = here.get(&app, &org_page).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.text.contains(r#"name="everywhere" value="true""#)
+            && page.text.contains("Sign out everywhere"),
+        "{}",
+        page.text
+    );
+
+    // Forged posts (no token, or another session's token) change nothing.
+    let forged = app
+        .client
+        .post(app.url("/console/logout"))
+        .header("cookie", &here.cookie)
+        .form(&[("everywhere", "true")]);
+    assert_eq!(TestApp::finish(forged).await.status, 403);
+    let swapped = app
+        .client
+        .post(app.url("/console/logout"))
+        .header("cookie", &here.cookie)
+        .form(&[("csrf", laptop.csrf.as_str()), ("everywhere", "true")]);
+    assert_eq!(TestApp::finish(swapped).await.status, 403);
+    for token in [&here.session, &laptop.session, &owner.token] {
+        app.get("/v1/orgs", token).await.expect(200);
+    }
+
+    let resp = here.post(&app, "/console/logout", &[("everywhere", "true")]).await;
+    assert_eq!(resp.status, 303, "{}", resp.text);
+    assert_eq!(resp.header("location"), Some("/console/login"));
+    // This browser, the other browser and the API login are all signed out; a stranger is not.
+    for token in [&here.session, &laptop.session, &owner.token] {
+        app.get("/v1/orgs", token).await.expect_error(401, "unauthenticated");
+    }
+    let other = laptop.get(&app, &org_page).await;
+    assert_eq!(other.status, 303, "{}", other.text);
+    assert_eq!(other.header("location"), Some("/console/login"));
+    app.get("/v1/orgs", &stranger.token).await.expect(200);
     app.stop().await.expect("stop");
 }
