@@ -42,36 +42,50 @@ impl OperationEvents {
         pool: &PgPool,
         shutdown: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
-        let mut listener = PgListener::connect_with(pool).await?;
-        listener.listen(CHANNEL).await?;
-        let tx = self.tx.clone();
-        Ok(tokio::spawn(async move {
-            loop {
-                let next = tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    n = listener.try_recv() => n,
-                };
-                match next {
-                    Ok(Some(n)) => {
-                        if let Ok(id) = Uuid::parse_str(n.payload()) {
-                            // No receivers is fine: nobody is waiting.
-                            let _ = tx.send(id);
-                        }
+        pump(pool, CHANNEL, self.tx.clone(), |p| Uuid::parse_str(p).ok(), WAKE_ALL, shutdown).await
+    }
+}
+
+/// Feeds one Postgres notification channel into a broadcast channel: each payload `parse`
+/// accepts is sent on; after a lost connection (which `try_recv` re-establishes) or an error,
+/// `wake_all` is sent, since notifications may have been missed. Returns once `LISTEN` is
+/// active, so no later change is missed; the task ends with `shutdown`.
+pub(crate) async fn pump<E: Clone + Send + 'static>(
+    pool: &PgPool,
+    channel: &'static str,
+    tx: broadcast::Sender<E>,
+    parse: fn(&str) -> Option<E>,
+    wake_all: E,
+    shutdown: CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(channel).await?;
+    Ok(tokio::spawn(async move {
+        loop {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => return,
+                n = listener.try_recv() => n,
+            };
+            match next {
+                Ok(Some(n)) => {
+                    if let Some(event) = parse(n.payload()) {
+                        // No receivers is fine: nobody is waiting.
+                        let _ = tx.send(event);
                     }
-                    // Connection lost; the next try_recv reconnects and re-LISTENs.
-                    Ok(None) => {
-                        let _ = tx.send(WAKE_ALL);
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "operation listener error; retrying");
-                        let _ = tx.send(WAKE_ALL);
-                        tokio::select! {
-                            () = shutdown.cancelled() => return,
-                            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-                        }
+                }
+                // Connection lost; the next try_recv reconnects and re-LISTENs.
+                Ok(None) => {
+                    let _ = tx.send(wake_all.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, channel, "notification listener error; retrying");
+                    let _ = tx.send(wake_all.clone());
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
                     }
                 }
             }
-        }))
-    }
+        }
+    }))
 }

@@ -9,11 +9,12 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::service::notify::pump;
 
 /// Channel name used by the `notify_node_command` trigger.
 pub const CHANNEL: &str = "coffer_node_command";
@@ -73,37 +74,8 @@ impl NodeEvents {
         pool: &PgPool,
         shutdown: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
-        let mut listener = PgListener::connect_with(pool).await?;
-        listener.listen(CHANNEL).await?;
         let tx = self.tx.clone();
-        Ok(tokio::spawn(async move {
-            loop {
-                let next = tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    n = listener.try_recv() => n,
-                };
-                match next {
-                    Ok(Some(n)) => {
-                        if let Some(event) = NodeEvent::parse(n.payload()) {
-                            // No receivers is fine: nobody is waiting.
-                            let _ = tx.send(event);
-                        }
-                    }
-                    // Connection lost; the next try_recv reconnects and re-LISTENs.
-                    Ok(None) => {
-                        let _ = tx.send(NodeEvent::WakeAll);
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "node command listener error; retrying");
-                        let _ = tx.send(NodeEvent::WakeAll);
-                        tokio::select! {
-                            () = shutdown.cancelled() => return,
-                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        }
-                    }
-                }
-            }
-        }))
+        pump(pool, CHANNEL, tx, NodeEvent::parse, NodeEvent::WakeAll, shutdown).await
     }
 }
 
