@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, Method};
+use axum::http::{header, HeaderMap, Method};
 use subtle::ConstantTimeEq as _;
 
 use super::error::ApiError;
@@ -29,17 +29,12 @@ impl FromRequestParts<Arc<AppState>> for Authed {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                .map(str::trim)
-                .ok_or_else(ApiError::unauthenticated)?;
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            let token = bearer_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
             let auth = state.cp.authenticate(token).await.map_err(auth_error)?;
             return Ok(Authed(auth.caller));
         }
-        let token = session_cookie(parts).ok_or_else(ApiError::unauthenticated)?;
+        let token = session_cookie(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
         let auth = state.cp.authenticate(token).await.map_err(auth_error)?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
@@ -56,9 +51,28 @@ fn auth_error(e: ServiceError) -> ApiError {
     }
 }
 
-fn session_cookie(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+/// The token of an `Authorization: Bearer` header (either case of the scheme); `None` when the
+/// header is absent or not a bearer credential.
+pub(super) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+}
+
+/// The credential [`Authed`] accepts: an `Authorization` header, when present, wins over the
+/// session cookie.
+pub(super) fn presented_token(headers: &HeaderMap) -> Option<&str> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return bearer_token(headers);
+    }
+    session_cookie(headers)
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -120,7 +134,7 @@ mod tests {
     #[test]
     fn session_cookie_table() {
         let check = |cookie: &str, expect: Option<&str>| {
-            assert_eq!(session_cookie(&parts(&[("cookie", cookie)])), expect, "{cookie}");
+            assert_eq!(session_cookie(&parts(&[("cookie", cookie)]).headers), expect, "{cookie}");
         };
         check("coffer_session=cpt_abc", Some("cpt_abc"));
         check("a=1; coffer_session=cpt_abc; b=2", Some("cpt_abc"));

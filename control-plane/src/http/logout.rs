@@ -14,7 +14,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{Authed, SESSION_COOKIE};
+use super::auth::{presented_token, Authed, SESSION_COOKIE};
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::AppState;
 use crate::service::ServiceError;
@@ -83,25 +83,6 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<LogoutRequest, ApiErro
         ));
     }
     serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))
-}
-
-/// The credential [`Authed`] accepted: the bearer token wins over the cookie, as there.
-fn presented_token(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get(header::AUTHORIZATION) {
-        return v
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim);
-    }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use coffer_node_api::commands::{CommandBatch, CommandResult};
 use coffer_node_api::heartbeat::{Heartbeat, HeartbeatResponse};
@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::auth::Authed;
+use super::auth::{bearer_token, Authed};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::AppState;
@@ -36,13 +36,7 @@ impl FromRequestParts<Arc<AppState>> for NodeAuthed {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .ok_or_else(ApiError::unauthenticated)?;
+        let token = bearer_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
         match state.cp.authenticate_node(token).await {
             Ok(node) => Ok(NodeAuthed(node)),
             Err(ServiceError::Unauthenticated) => Err(ApiError::unauthenticated()),
