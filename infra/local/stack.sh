@@ -148,6 +148,24 @@ start_stack() {
   write_env
 }
 
+# A stack of its own in a temp dir under .dev, for a test suite run on its own (outside
+# ./dev test); loads its endpoints into the caller's shell. Stop it with stop_throwaway_stack.
+start_throwaway_stack() {
+  ensure_packages
+  ensure_venv
+  ensure_pebble_certs
+  mkdir -p "$DEV_DIR"
+  STACK=$(mktemp -d "$DEV_DIR/test-XXXXXX"); STACK_THROWAWAY=1
+  start_stack
+  # shellcheck disable=SC1091
+  source "$STACK/env"
+}
+
+stop_throwaway_stack() {
+  stop_stack
+  rm -rf "$STACK"
+}
+
 # Shell-sourceable endpoints for humans, scripts and tests.
 write_env() {
   cat > "$STACK/env" <<EOF

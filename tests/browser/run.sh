@@ -42,15 +42,8 @@ OWN_STACK=
 if [ -z "${COFFER_TEST_DATABASE_URL:-}" ] || [ -z "${AWS_ENDPOINT_URL:-}" ]; then
   # shellcheck source=../../infra/local/stack.sh
   source "$ROOT/infra/local/stack.sh"
-  ensure_packages
-  ensure_venv
-  ensure_pebble_certs
-  mkdir -p "$DEV_DIR"
-  STACK=$(mktemp -d "$DEV_DIR/test-XXXXXX"); STACK_THROWAWAY=1
+  start_throwaway_stack
   OWN_STACK=1
-  start_stack
-  # shellcheck disable=SC1091
-  source "$STACK/env"
   log "started a throwaway stack in $STACK"
 fi
 [ -n "${COFFER_TEST_DATABASE_URL:-}" ] || die "COFFER_TEST_DATABASE_URL is not set (use ./dev test)"
@@ -91,7 +84,7 @@ cleanup() {
   else
     rm -rf "$WORK"
   fi
-  if [ -n "$OWN_STACK" ]; then stop_stack; rm -rf "$STACK"; fi
+  if [ -n "$OWN_STACK" ]; then stop_throwaway_stack; fi
   exit $rc
 }
 trap cleanup EXIT
