@@ -8,14 +8,13 @@ use std::time::Duration;
 
 use coffer_control_plane::service::NODE_DID_NOT_ANSWER;
 use coffer_node_api::commands::{CommandBody, CommandOutput, CommandResult, NodeCommand};
+use coffer_test_support::wait::until;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::helpers::{spawn_app, spawn_app_with, str_field, unique_name, TestApp, User};
-use crate::node_channel::support::{
-    commander, eventually, poll_commands, post_result, register_node, Node,
-};
+use crate::node_channel::support::{commander, poll_commands, post_result, register_node, Node};
 
 const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
@@ -235,7 +234,7 @@ async fn failures_come_from_the_node_or_its_silence() {
     // The node never answers: failed once the command expired, seen through the list too.
     let silent = str_field(app.post(&s.path(""), token, &json!({})).await.expect(202), "id");
     let path = s.path("");
-    eventually(Duration::from_secs(10), "the unanswered snapshot to fail", || {
+    until("the unanswered snapshot to fail", Duration::from_secs(10), || {
         let (app, path, token, silent) = (&app, &path, token, &silent);
         async move {
             let list = app.get(path, token).await.expect(200).clone();
@@ -449,7 +448,7 @@ async fn the_scheduler_task_runs_in_the_application_and_stops_with_it() {
     let owner = app.new_user().await;
     let cluster = tier_cluster(&app, &owner, "standard").await;
     let path = format!("/v1/orgs/{}/clusters/{cluster}/snapshots", owner.own_org);
-    eventually(Duration::from_secs(15), "the scheduler to snapshot the cluster", || {
+    until("the scheduler to snapshot the cluster", Duration::from_secs(15), || {
         let (app, path, token) = (&app, &path, &owner.token);
         async move {
             let list = app.get(path, token).await.expect(200).clone();

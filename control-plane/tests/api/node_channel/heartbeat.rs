@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::support::{eventually, heartbeat_body, register_node};
+use coffer_test_support::wait::until;
+
+use super::support::{heartbeat_body, register_node};
 use crate::helpers::{spawn_app_with, str_field, unique_name};
 
 #[tokio::test]
@@ -75,7 +77,7 @@ async fn heartbeats_drive_node_health_and_the_cluster_address() {
     // Silence: unhealthy after MISSED_BEATS_UNHEALTHY (3) intervals of 1 s, while the follower
     // keeps beating and stays healthy.
     let path = nodes_path.clone();
-    eventually(Duration::from_secs(15), "the silent leader to turn unhealthy", || {
+    until("the silent leader to turn unhealthy", Duration::from_secs(15), || {
         let (app, path, token, follower) = (&app, &path, &viewer.token, &follower);
         async move {
             app.post(

@@ -1,7 +1,6 @@
 //! Simulated nodes: register through the real endpoint with a join token inserted the way the
 //! provisioning engine does, then poll, answer and heartbeat over HTTP like the agent.
 
-use std::time::Duration;
 
 use coffer_control_plane::config::{AuthSettings, PasswordHashSettings};
 use coffer_control_plane::platform::{Platform, PlatformSettings};
@@ -113,22 +112,6 @@ pub fn spawn_agent(
         }
     });
     (stop, rx)
-}
-
-/// Polls `check` until it returns true or `within` passes.
-pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 const CHEAP_HASH: PasswordHashSettings =
