@@ -1,7 +1,6 @@
 //! Simulated nodes: register through the real endpoint with a join token inserted the way the
 //! provisioning engine does, then poll, answer and heartbeat over HTTP like the agent.
 
-
 use coffer_control_plane::config::{AuthSettings, PasswordHashSettings};
 use coffer_control_plane::platform::{Platform, PlatformSettings};
 use coffer_control_plane::service::{hash_token, ControlPlane, OperationEvents};
