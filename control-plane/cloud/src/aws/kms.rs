@@ -178,6 +178,24 @@ async fn adopt_unaliased(kms: &Client, c: &ClusterRef) -> Result<Option<Found>, 
     Ok(adopted)
 }
 
+/// Repeats a read that failed transiently. The scan below makes two reads per key in the
+/// region; on a lossy network one unanswered read among hundreds would abort it, and after a
+/// lost CreateKey answer an aborted adoption scan means the retried step mints a second key.
+async fn read_retrying<T, F, Fut>(mut read: F) -> Result<T, CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, CloudError>>,
+{
+    const TRIES: u32 = 5;
+    let mut tried = 1;
+    loop {
+        match read().await {
+            Err(e) if e.kind() == ErrorKind::Transient && tried < TRIES => tried += 1,
+            done => return done,
+        }
+    }
+}
+
 /// Every key tagged for this cluster, in any state. One scan of the region's keys.
 async fn tagged_for(kms: &Client, c: &ClusterRef) -> Result<Vec<Found>, CloudError> {
     let mut keys = kms.list_keys().into_paginator().items().send();
@@ -185,11 +203,12 @@ async fn tagged_for(kms: &Client, c: &ClusterRef) -> Result<Vec<Found>, CloudErr
     while let Some(entry) = keys.next().await {
         let entry = entry.op("kms:ListKeys")?;
         let Some(key_id) = entry.key_id() else { continue };
-        let Some(tags) = skip_unreadable(tag_map(kms, key_id).await)? else { continue };
+        let tags = read_retrying(|| tag_map(kms, key_id)).await;
+        let Some(tags) = skip_unreadable(tags)? else { continue };
         if tag(&tags, TAG_CLUSTER_ID) != Some(c.id().as_str()) {
             continue;
         }
-        if let Some(found) = describe(kms, key_id).await? {
+        if let Some(found) = read_retrying(|| describe(kms, key_id)).await? {
             mine.push(found);
         }
     }
