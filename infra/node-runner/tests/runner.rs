@@ -109,6 +109,15 @@ async fn a_killed_agent_is_restarted_and_a_terminated_instance_stops_its_agent()
     let first = runner.wait_node(&id, "the node to run", running_with_agent).await;
     let first_pid = first["agent_pid"].as_u64().unwrap() as u32;
     assert_eq!(first["restarts"], 0);
+    let data_dir = PathBuf::from(first["data_dir"].as_str().unwrap());
+    let pids_file = data_dir.join("agent-pids");
+    // The runner saves the pid as soon as it spawns; the agent records it a moment later. Killing
+    // it before then would lose the first entry (seen once on a loaded 2-core CI machine).
+    support::eventually("the first agent to record its pid", || {
+        let text = std::fs::read_to_string(&pids_file).unwrap_or_default();
+        (text.lines().any(|l| l.parse() == Ok(first_pid)).then_some(()), text)
+    })
+    .await;
 
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(first_pid as i32),
@@ -121,10 +130,8 @@ async fn a_killed_agent_is_restarted_and_a_terminated_instance_stops_its_agent()
         })
         .await;
     assert_eq!(second["address"], first["address"], "a restart keeps the address");
-    let data_dir = PathBuf::from(second["data_dir"].as_str().unwrap());
-    // The new agent records its pid once it runs, a moment after the runner saved it.
+    assert_eq!(second["data_dir"], first["data_dir"], "a restart keeps the data");
     let second_pid = second["agent_pid"].as_u64().unwrap() as u32;
-    let pids_file = data_dir.join("agent-pids");
     let pids: Vec<u32> = support::eventually("the restarted agent to record its pid", || {
         let text = std::fs::read_to_string(&pids_file).unwrap_or_default();
         let pids: Vec<u32> = text.lines().filter_map(|l| l.parse().ok()).collect();
