@@ -355,7 +355,7 @@ fn default_policy_grants_what_vault_grants() {
 }
 
 #[test]
-fn many_rules_lookup_is_fast() {
+fn many_rules_resolve_to_the_right_grants() {
     let mut text = String::new();
     for i in 0..300 {
         text.push_str(&rule(&format!("app{i}/config"), r#""read""#));
@@ -365,16 +365,14 @@ fn many_rules_lookup_is_fast() {
     let acl = acl(&[&text]);
     assert_eq!(acl.capability_names("app299/x/team/y"), ["update"]);
     let paths = ["app150/config", "app150/data/a/b", "app7/zz/team/q", "nomatch/x/y"];
-    let start = std::time::Instant::now();
     let mut granted = 0u32;
     for i in 0..20_000 {
         if acl.allows(paths[i % paths.len()], Operation::Read) {
             granted += 1;
         }
     }
+    // Speed is the benchmark's business (docs/benchmarks.md), not a timed test's.
     assert_eq!(granted, 10_000);
-    // Generous even for an unoptimised build on a loaded 2-core machine: ~50µs per lookup.
-    assert!(start.elapsed() < std::time::Duration::from_secs(1), "{:?}", start.elapsed());
 }
 
 #[test]

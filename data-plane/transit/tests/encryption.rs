@@ -324,21 +324,6 @@ fn persisted_key_still_decrypts() {
 }
 
 #[test]
-fn encrypt_throughput_is_adequate() {
-    let k = key(KeyType::Aes256Gcm96);
-    let pt = [0x5au8; 64];
-    let start = std::time::Instant::now();
-    for _ in 0..5_000 {
-        let ct = enc(&k, &pt, None);
-        assert!(ct.len() > 9);
-    }
-    // The release target is >=10k ops/s on 2 cores; even a debug build must manage 5k in a few
-    // seconds, which fails loudly if the key schedule were rebuilt or nonces came from a slow
-    // source per call.
-    assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
-}
-
-#[test]
 fn trim_removes_old_versions_within_policy() {
     let mut k = key(KeyType::Aes256Gcm96);
     let v1 = enc(&k, b"old", None);
