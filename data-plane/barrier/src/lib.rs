@@ -22,7 +22,7 @@ mod store;
 #[cfg(test)]
 mod test_util;
 
-pub use barrier::Barrier;
+pub use barrier::{Barrier, SharedPlain};
 pub use error::{BarrierError, SnapshotError, StorageError};
 pub use key::{RootKey, KEY_LEN};
 pub use keyring::KeyStatus;

@@ -7,6 +7,8 @@
 //! them. Keyring changes (initialize, rotate, restore) are serialised by a separate mutex that
 //! the data path never touches.
 
+mod cache;
+
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::{
@@ -24,7 +26,12 @@ pub struct Barrier {
     keyring: RwLock<Option<Arc<Keyring>>>,
     /// Serialises keyring mutations so two rotations cannot both persist term N+1.
     keyring_write: Mutex<()>,
+    /// Decrypted hot entries; invalidated by every write path below (see `cache`).
+    cache: cache::ReadCache,
 }
+
+/// A decrypted value shared with the barrier's read cache; zeroized when the last holder drops.
+pub type SharedPlain = Arc<zeroize::Zeroizing<Vec<u8>>>;
 
 impl std::fmt::Debug for Barrier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42,7 +49,12 @@ fn check_path(path: &str) -> Result<(), BarrierError> {
 impl Barrier {
     /// A sealed barrier over `store`.
     pub fn new(store: Store) -> Barrier {
-        Barrier { store, keyring: RwLock::new(None), keyring_write: Mutex::new(()) }
+        Barrier {
+            store,
+            keyring: RwLock::new(None),
+            keyring_write: Mutex::new(()),
+            cache: Default::default(),
+        }
     }
 
     /// The loaded keyring, or `Sealed`.
@@ -84,13 +96,17 @@ impl Barrier {
         let _serial = self.lock_keyring_write();
         let blob = self.store.get(Area::Meta, KEYRING_PATH)?.ok_or(BarrierError::NotInitialized)?;
         let ring = Keyring::unseal(root, &blob)?;
+        self.cache.clear();
         self.set_keyring(Some(Arc::new(ring)));
         Ok(())
     }
 
     /// Forgets the keyring. Key bytes are zeroized once in-flight operations release it.
     pub fn seal(&self) {
+        // Keyring first: a read that already passed the seal check started before this
+        // clear, so its fill is rejected by the cache's epoch and no plaintext outlives the seal.
         self.set_keyring(None);
+        self.cache.clear();
     }
 
     /// Whether the barrier is sealed.
@@ -134,11 +150,28 @@ impl Barrier {
 
     /// Decrypted value at `path`, `None` if absent.
     pub fn get(&self, path: &str) -> Result<Option<Vec<u8>>, BarrierError> {
+        Ok(self.get_shared(path)?.map(|v| v.to_vec()))
+    }
+
+    /// Like [`Barrier::get`], without copying the value out of the read cache.
+    pub fn get_shared(&self, path: &str) -> Result<Option<SharedPlain>, BarrierError> {
         check_path(path)?;
+        // The epoch is taken before the seal check so that a seal (which clears the cache
+        // after dropping the keyring) always invalidates this read's fill.
+        let epoch = self.cache.epoch();
         let ring = self.current()?;
-        self.store
+        if let Some(hit) = self.cache.get(path) {
+            return Ok(Some(hit));
+        }
+        let found = self
+            .store
             .get_with(Area::Sealed, path, |blob| Self::decrypt(&ring, path, blob))?
-            .transpose()
+            .transpose()?;
+        Ok(found.map(|plain| {
+            let plain = Arc::new(zeroize::Zeroizing::new(plain));
+            self.cache.fill(epoch, path, &plain);
+            plain
+        }))
     }
 
     /// Encrypts `value` with the active term and stores it durably at `path`.
@@ -146,16 +179,18 @@ impl Barrier {
         check_path(path)?;
         let ring = self.current()?;
         let blob = Self::encrypt(&ring, path, value)?;
-        self.store.put(Area::Sealed, path, &blob)?;
-        Ok(())
+        let written = self.store.put(Area::Sealed, path, &blob);
+        self.cache.remove([path]);
+        Ok(written?)
     }
 
     /// Removes `path`; absent paths are not an error.
     pub fn delete(&self, path: &str) -> Result<(), BarrierError> {
         check_path(path)?;
         self.current()?;
-        self.store.delete(Area::Sealed, path)?;
-        Ok(())
+        let deleted = self.store.delete(Area::Sealed, path);
+        self.cache.remove([path]);
+        Ok(deleted?)
     }
 
     /// Immediate children of `prefix` (Vault semantics: folders end with `/`), sorted.
@@ -167,8 +202,9 @@ impl Barrier {
     /// Removes every entry whose path starts with `prefix`, atomically.
     pub fn delete_prefix(&self, prefix: &str) -> Result<(), BarrierError> {
         self.current()?;
-        self.store.delete_prefix(Area::Sealed, prefix)?;
-        Ok(())
+        let deleted = self.store.delete_prefix(Area::Sealed, prefix);
+        self.cache.remove_prefix(prefix);
+        Ok(deleted?)
     }
 
     /// Applies puts and deletes atomically, in order: after a crash either all are visible or
@@ -195,8 +231,9 @@ impl Barrier {
                 None => TxOp::Delete(op.path()),
             })
             .collect();
-        self.store.apply(Area::Sealed, &physical)?;
-        Ok(())
+        let applied = self.store.apply(Area::Sealed, &physical);
+        self.cache.remove(ops.iter().map(TxOp::path));
+        Ok(applied?)
     }
 
     /// Writes the whole store (still encrypted; plus the plain area and the sealed keyring)
@@ -218,6 +255,7 @@ impl Barrier {
         // snapshot changed nothing, so the old keyring (if any) comes back.
         let previous = self.keyring.write().unwrap_or_else(PoisonError::into_inner).take();
         let result = snapshot::restore(&self.store, input);
+        self.cache.clear();
         if result.is_err() {
             self.set_keyring(previous);
         }
@@ -255,5 +293,7 @@ impl Barrier {
     }
 }
 
+#[cfg(test)]
+mod cache_tests;
 #[cfg(test)]
 mod tests;
