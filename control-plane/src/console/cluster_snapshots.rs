@@ -25,7 +25,7 @@ use crate::domain::{Action as Perm, ClusterState};
 use crate::http::AppState;
 use crate::service::ServiceError;
 use crate::store::clusters::ClusterRow;
-use crate::store::snapshots::{state as snap_state, SnapshotRow};
+use crate::store::snapshots::{restore_state, state as snap_state, SnapshotRow};
 
 /// How often a page with snapshots in flight reloads itself.
 const RELOAD_MS: u32 = 2000;
@@ -110,6 +110,13 @@ fn row(session: &Session, base: &str, s: &SnapshotRow, can_touch_data: bool) -> 
                 (view::badge(&s.state))
                 @if let Some(e) = &s.error { p.step-error { (e) } }
                 @if let Some(t) = s.restored_at { br; span.muted.small { "restored " (view::when(t)) } }
+                // A failed snapshot already shows its reason above; this is for one still usable.
+                @if let (Some(restore_state::FAILED), Some(t), true) = (s.last_restore_state.as_deref(), s.last_restore_finished_at, s.state != snap_state::FAILED) {
+                    p.step-error data-last-restore="failed" {
+                        "Last restore failed (" (view::when(t)) "): "
+                        (s.last_restore_error.as_deref().unwrap_or("no reason given"))
+                    }
+                }
             }
             td.hide-sm { (s.origin) }
             td.hide-sm { (s.size_bytes.map_or_else(|| "–".to_owned(), size)) }

@@ -31,7 +31,8 @@ pub struct SnapshotDto {
     pub size_bytes: Option<i64>,
     /// Hex SHA-256 of the snapshot object; set once available, checked on restore.
     pub sha256: Option<String>,
-    /// Why the snapshot (or its last restore) failed.
+    /// Why the snapshot failed (set only in state `failed`; a failed restore is reported in
+    /// `last_restore` and leaves the snapshot available unless the object itself is bad).
     pub error: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -47,6 +48,30 @@ pub struct SnapshotDto {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
+    /// How the most recent restore of this snapshot ended; null if it was never restored.
+    pub last_restore: Option<LastRestoreDto>,
+}
+
+/// The outcome of a snapshot's most recent restore.
+#[derive(Serialize, ToSchema)]
+pub struct LastRestoreDto {
+    /// succeeded or failed.
+    #[schema(value_type = RestoreState)]
+    pub state: String,
+    /// Why the restore failed (customer-safe); null when it succeeded.
+    pub error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub finished_at: OffsetDateTime,
+}
+
+/// Documentation of `last_restore.state` values.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RestoreState {
+    Succeeded,
+    Failed,
 }
 
 /// Documentation of `state` values.
@@ -71,6 +96,12 @@ pub enum SnapshotOrigin {
 
 impl From<SnapshotRow> for SnapshotDto {
     fn from(s: SnapshotRow) -> Self {
+        let last_restore = match (s.last_restore_state, s.last_restore_finished_at) {
+            (Some(state), Some(finished_at)) => {
+                Some(LastRestoreDto { state, error: s.last_restore_error, finished_at })
+            }
+            _ => None,
+        };
         Self {
             id: s.id,
             cluster_id: s.cluster_id,
@@ -83,6 +114,7 @@ impl From<SnapshotRow> for SnapshotDto {
             completed_at: s.completed_at,
             restored_at: s.restored_at,
             updated_at: s.updated_at,
+            last_restore,
         }
     }
 }
@@ -149,7 +181,9 @@ pub async fn get_snapshot(
 }
 
 /// Restore an available snapshot onto the cluster (replaces its data). Asynchronous: the
-/// snapshot is `restoring`, then `available` again, or `failed` with the reason.
+/// snapshot is `restoring`, then `available` again with the outcome in `last_restore`
+/// (a busy, sealed or silent node does not condemn the snapshot); it becomes `failed` only
+/// when the node finds the object itself bad (checksum mismatch or object missing).
 #[utoipa::path(post,
     path = "/v1/orgs/{org_id}/clusters/{cluster_id}/snapshots/{snapshot_id}/restore",
     tag = "snapshots",

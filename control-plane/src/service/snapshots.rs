@@ -4,15 +4,20 @@
 //! snapshots bucket, from `cluster_resources`), queues TakeSnapshot / RestoreSnapshot /
 //! DeleteSnapshot on the node channel and records the command on the snapshot row. There is no
 //! background job watching commands: every read reconciles an in-flight snapshot from the
-//! command's stored result, or fails it once the command has expired unanswered. So a snapshot
-//! cannot stay `creating` forever, whichever replica (or none) was up when the node answered.
+//! command's stored result, or settles it once the command has expired unanswered (see
+//! `outcome` for what each answer means). So a snapshot cannot stay `creating` or `restoring`
+//! forever, whichever replica (or none) was up when the node answered.
 
 use std::time::Duration;
 
-use coffer_node_api::commands::{CommandBody, CommandOutput, CommandResult};
+use coffer_node_api::commands::CommandBody;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+mod outcome;
+
+pub use outcome::NODE_DID_NOT_ANSWER;
 
 use super::{Caller, ControlPlane, ServiceError};
 use crate::domain::{Action, ClusterState, PageSize, PageToken};
@@ -24,10 +29,6 @@ use crate::store::Page;
 const NODE: u32 = 0;
 /// Bucket role (in `cluster_resources`) of the snapshots bucket.
 pub(crate) const SNAPSHOTS_BUCKET: &str = "snapshots";
-/// Shown when a command expired without an answer.
-pub const NODE_DID_NOT_ANSWER: &str = "the cluster's node did not answer in time";
-/// Agent messages are customer-safe by contract; still, keep what we store bounded.
-const MAX_ERROR_LEN: usize = 500;
 
 /// The `[snapshots]` configuration section.
 #[derive(Debug, Clone, Deserialize)]
@@ -198,15 +199,16 @@ impl ControlPlane {
                 Ok(row)
             }
             Err(e) => {
-                let failed = Settle::Failed { error: "the snapshot could not be requested" };
-                snapshots::settle(&self.pool, row.id, state::CREATING, None, failed).await?;
+                let failed = Settle::Failed { error: "the snapshot could not be requested".into() };
+                snapshots::settle(&self.pool, row.id, state::CREATING, None, &failed).await?;
                 Err(e)
             }
         }
     }
 
     /// Restores an `available` snapshot onto the cluster; the snapshot shows `restoring`
-    /// until the node answers, then `available` again (or `failed` with the reason).
+    /// until the node answers, then `available` again with the outcome as its last restore
+    /// (`failed` only when the node found the object itself bad).
     pub async fn restore_snapshot(
         &self,
         caller: Caller,
@@ -259,7 +261,7 @@ impl ControlPlane {
             }
             Err(e) => {
                 // Nothing was sent: the snapshot itself is as good as before.
-                snapshots::settle(&self.pool, row.id, state::RESTORING, None, Settle::Reverted)
+                snapshots::settle(&self.pool, row.id, state::RESTORING, None, &Settle::Reverted)
                     .await?;
                 Err(e)
             }
@@ -317,7 +319,7 @@ impl ControlPlane {
     }
 
     /// Brings an in-flight snapshot up to date with its command: applies a stored result, or
-    /// fails it once the command has expired unanswered. Other rows are returned as they are.
+    /// settles it once the command has expired unanswered. Other rows are returned as they are.
     pub(crate) async fn reconcile(&self, row: SnapshotRow) -> Result<SnapshotRow, ServiceError> {
         let from = row.state.as_str();
         if from != state::CREATING && from != state::RESTORING {
@@ -332,49 +334,11 @@ impl ControlPlane {
             },
             None => None,
         };
-        let owned: String;
-        let outcome = match result {
-            Some(CommandResult::Succeeded { output }) => match (from, output) {
-                (state::CREATING, CommandOutput::Snapshot { size_bytes, sha256 }) => {
-                    match (i64::try_from(size_bytes), is_sha256_hex(&sha256)) {
-                        (Ok(size), true) => {
-                            owned = sha256.to_ascii_lowercase();
-                            Settle::Taken { size_bytes: size, sha256: &owned }
-                        }
-                        _ => {
-                            tracing::warn!(
-                                snapshot = %row.id,
-                                size_bytes,
-                                "node reported an invalid snapshot size or checksum"
-                            );
-                            Settle::Failed { error: "the node reported an invalid snapshot" }
-                        }
-                    }
-                }
-                (state::RESTORING, CommandOutput::SnapshotRestored) => Settle::Restored,
-                // Outputs are not logged: another command's output may carry sealed material.
-                _ => {
-                    tracing::warn!(
-                        snapshot = %row.id,
-                        state = from,
-                        "unexpected command output for a snapshot"
-                    );
-                    Settle::Failed { error: "the node answered with an unexpected result" }
-                }
-            },
-            Some(CommandResult::Failed { error }) => {
-                owned = bounded(&error);
-                Settle::Failed { error: &owned }
-            }
-            None => {
-                let expired = row.command_expires_at.is_none_or(|t| t <= OffsetDateTime::now_utc());
-                if !expired {
-                    return Ok(row);
-                }
-                Settle::Failed { error: NODE_DID_NOT_ANSWER }
-            }
+        let expired = row.command_expires_at.is_none_or(|t| t <= OffsetDateTime::now_utc());
+        let Some(outcome) = outcome::outcome(row.id, from, result, expired) else {
+            return Ok(row);
         };
-        match snapshots::settle(&self.pool, row.id, from, row.command_id, outcome).await? {
+        match snapshots::settle(&self.pool, row.id, from, row.command_id, &outcome).await? {
             Some(updated) => Ok(updated),
             // Another reader settled it first (or it was deleted): report what is stored now.
             None => snapshots::get(&self.pool, row.org_id, row.cluster_id, row.id)
@@ -465,22 +429,6 @@ fn not_in_state(current: &str, verb: &str) -> ServiceError {
     ServiceError::Conflict(format!("the snapshot is {current}; it cannot be {verb} now"))
 }
 
-fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// At most `MAX_ERROR_LEN` bytes, cut at a character boundary.
-fn bounded(s: &str) -> String {
-    if s.len() <= MAX_ERROR_LEN {
-        return s.to_owned();
-    }
-    let mut end = MAX_ERROR_LEN;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,19 +441,6 @@ mod tests {
             object_key(c, s),
             "snapshots/00000000-0000-0000-0000-000000000001/00000000-0000-0000-0000-000000000002.snap"
         );
-    }
-
-    #[test]
-    fn checksums_and_bounds() {
-        let check = |s: &str, ok: bool| assert_eq!(is_sha256_hex(s), ok, "{s}");
-        check(&"a".repeat(64), true);
-        check(&"A0".repeat(32), true);
-        check(&"a".repeat(63), false);
-        check(&"g".repeat(64), false);
-        assert_eq!(bounded("short"), "short");
-        let long = "é".repeat(400);
-        let cut = bounded(&long);
-        assert!(cut.len() <= MAX_ERROR_LEN && long.starts_with(&cut));
     }
 
     #[test]

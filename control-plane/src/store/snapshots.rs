@@ -48,6 +48,11 @@ pub struct SnapshotRow {
     pub completed_at: Option<OffsetDateTime>,
     pub restored_at: Option<OffsetDateTime>,
     pub updated_at: OffsetDateTime,
+    /// `succeeded` or `failed`: how the most recent restore ended (`None`: never restored).
+    pub last_restore_state: Option<String>,
+    /// Customer-safe reason when the most recent restore failed.
+    pub last_restore_error: Option<String>,
+    pub last_restore_finished_at: Option<OffsetDateTime>,
 }
 
 impl Keyed for SnapshotRow {
@@ -58,7 +63,13 @@ impl Keyed for SnapshotRow {
 
 const COLUMNS: &str = "id, org_id, cluster_id, state, origin, bucket, object_key, size_bytes,
     sha256, error, command_id, command_expires_at, created_at, completed_at, restored_at,
-    updated_at";
+    updated_at, last_restore_state, last_restore_error, last_restore_finished_at";
+
+/// `snapshots.last_restore_state` values.
+pub mod restore_state {
+    pub const SUCCEEDED: &str = "succeeded";
+    pub const FAILED: &str = "failed";
+}
 
 /// A snapshot about to be requested from a node.
 pub struct NewSnapshot<'a> {
@@ -157,20 +168,37 @@ pub async fn set_command(
 }
 
 /// How an in-flight command ended.
-#[derive(Debug, Clone, Copy)]
-pub enum Settle<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settle {
     /// TakeSnapshot succeeded.
-    Taken {
-        size_bytes: i64,
-        sha256: &'a str,
-    },
+    Taken { size_bytes: i64, sha256: String },
     /// RestoreSnapshot succeeded; the snapshot is available again.
     Restored,
+    /// RestoreSnapshot failed for a reason that says nothing about the object (node busy,
+    /// sealed, silent): the snapshot is available again and the reason is its `last_restore`.
+    RestoreFailed { error: String },
     /// A restore that was never sent: back to `available`, nothing else changes.
     Reverted,
-    Failed {
-        error: &'a str,
-    },
+    /// The snapshot itself is unusable. When it was restoring, this is also its last restore.
+    Failed { error: String },
+}
+
+impl Settle {
+    /// The new state and, when this outcome ends a restore, that restore's state and error.
+    fn effect(&self, from_state: &str) -> (&'static str, Option<(&'static str, Option<&str>)>) {
+        match self {
+            Settle::Taken { .. } | Settle::Reverted => (state::AVAILABLE, None),
+            Settle::Restored => (state::AVAILABLE, Some((restore_state::SUCCEEDED, None))),
+            Settle::RestoreFailed { error } => {
+                (state::AVAILABLE, Some((restore_state::FAILED, Some(error.as_str()))))
+            }
+            Settle::Failed { error } => {
+                let restore = (from_state == state::RESTORING)
+                    .then_some((restore_state::FAILED, Some(error.as_str())));
+                (state::FAILED, restore)
+            }
+        }
+    }
 }
 
 /// Applies a command's outcome if the snapshot is still in `from_state` waiting for
@@ -181,14 +209,16 @@ pub async fn settle(
     id: Uuid,
     from_state: &str,
     command_id: Option<Uuid>,
-    outcome: Settle<'_>,
+    outcome: &Settle,
 ) -> Result<Option<SnapshotRow>, StoreError> {
-    let (new_state, size, sha, error) = match outcome {
-        Settle::Taken { size_bytes, sha256 } => {
-            (state::AVAILABLE, Some(size_bytes), Some(sha256), None)
-        }
-        Settle::Restored | Settle::Reverted => (state::AVAILABLE, None, None, None),
-        Settle::Failed { error } => (state::FAILED, None, None, Some(error)),
+    let (new_state, restore) = outcome.effect(from_state);
+    let (size, sha) = match outcome {
+        Settle::Taken { size_bytes, sha256 } => (Some(*size_bytes), Some(sha256.as_str())),
+        _ => (None, None),
+    };
+    let error = match outcome {
+        Settle::Failed { error } => Some(error.as_str()),
+        _ => None,
     };
     let sql = format!(
         "UPDATE snapshots SET state = $4,
@@ -196,6 +226,10 @@ pub async fn settle(
              completed_at = CASE WHEN $2 = 'creating' AND $4 = 'available' THEN now()
                                  ELSE completed_at END,
              restored_at = CASE WHEN $8 THEN now() ELSE restored_at END,
+             last_restore_state = COALESCE($9, last_restore_state),
+             last_restore_error = CASE WHEN $9::text IS NULL THEN last_restore_error ELSE $10 END,
+             last_restore_finished_at = CASE WHEN $9::text IS NULL THEN last_restore_finished_at
+                                             ELSE now() END,
              updated_at = now()
          WHERE id = $1 AND state = $2 AND command_id IS NOT DISTINCT FROM $3
          RETURNING {COLUMNS}"
@@ -209,6 +243,8 @@ pub async fn settle(
         .bind(sha)
         .bind(error)
         .bind(matches!(outcome, Settle::Restored))
+        .bind(restore.map(|(s, _)| s))
+        .bind(restore.and_then(|(_, e)| e))
         .fetch_optional(db)
         .await?;
     Ok(row)

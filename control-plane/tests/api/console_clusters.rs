@@ -9,13 +9,13 @@ use reqwest::Method;
 use crate::helpers::{spawn_app, TestApp, User, PASSWORD};
 
 /// A console session: the `Cookie` header value and the CSRF token the pages embed.
-struct Console {
+pub(crate) struct Console {
     cookie: String,
     csrf: String,
     session: String,
 }
 
-async fn sign_in(app: &TestApp, user: &User) -> Console {
+pub(crate) async fn sign_in(app: &TestApp, user: &User) -> Console {
     let req = app
         .client
         .post(app.url("/console/login"))
@@ -48,7 +48,7 @@ impl Console {
         TestApp::finish(req).await
     }
 
-    async fn get(&self, app: &TestApp, path: &str) -> crate::helpers::Resp {
+    pub(crate) async fn get(&self, app: &TestApp, path: &str) -> crate::helpers::Resp {
         TestApp::finish(app.client.get(app.url(path)).header("cookie", &self.cookie)).await
     }
 }

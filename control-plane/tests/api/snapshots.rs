@@ -1,8 +1,9 @@
 //! Snapshots end to end through the API, with a simulated node answering over the real node
 //! channel: create -> creating -> available; node failure and silence -> failed; restore ->
-//! restoring -> available (or failed); delete -> gone, DeleteSnapshot queued; the conflicts and
-//! typed errors around them; and the daily scheduler for production tiers, driven with its own
-//! clock.
+//! restoring -> available, with a failed restore's reason kept as `last_restore` (failed only
+//! when the node finds the object bad); delete -> gone, DeleteSnapshot queued; the conflicts
+//! and typed errors around them; and the daily scheduler for production tiers, driven with its
+//! own clock.
 
 use std::time::Duration;
 
@@ -14,7 +15,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::helpers::{spawn_app, spawn_app_with, str_field, unique_name, TestApp, User};
-use crate::node_channel::support::{commander, poll_commands, post_result, register_node, Node};
+use crate::node_channel::support::{
+    commander, poll_commands, post_result, register_node, spawn_agent, Node,
+};
 
 const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
@@ -255,19 +258,125 @@ async fn failures_come_from_the_node_or_its_silence() {
     app.delete(&s.path(&format!("/{sid}")), token).await.expect(204);
 }
 
+async fn restore(app: &TestApp, s: &Setup, sid: &str) -> Value {
+    let resp = app.post(&s.path(&format!("/{sid}/restore")), &s.owner.token, &json!({})).await;
+    resp.expect(202).clone()
+}
+
+async fn snapshot(app: &TestApp, s: &Setup, sid: &str) -> Value {
+    app.get(&s.path(&format!("/{sid}")), &s.owner.token).await.expect(200).clone()
+}
+
+/// Asserts the snapshot is available again and its last restore failed with `reason`.
+fn assert_kept_with_failed_restore(got: &Value, reason: &str) {
+    assert_eq!(got["state"], "available", "the object is unchanged: {got}");
+    assert_eq!(got["error"], Value::Null, "{got}");
+    assert_eq!(got["last_restore"]["state"], "failed", "{got}");
+    assert_eq!(got["last_restore"]["error"], reason, "{got}");
+    assert!(got["last_restore"]["finished_at"].is_string(), "{got}");
+    assert_eq!(got["restored_at"], Value::Null, "{got}");
+}
+
 #[tokio::test]
-async fn a_failed_restore_is_visible_on_the_snapshot() {
+async fn a_node_reported_restore_failure_keeps_the_snapshot_available() {
     let app = spawn_app().await;
     let s = setup(&app).await;
     let sid = available_snapshot(&app, &s.cluster).await;
-    let token = &s.owner.token;
-    app.post(&s.path(&format!("/{sid}/restore")), token, &json!({})).await.expect(202);
+    assert_eq!(snapshot(&app, &s, &sid).await["last_restore"], Value::Null, "never restored");
+
+    restore(&app, &s, &sid).await;
     let cmd = next_command(&app, &s.node).await;
-    let reason = "the snapshot's checksum does not match";
+    let reason = "the server refused the snapshot";
     answer(&app, &s.node, cmd.id, CommandResult::Failed { error: reason.into() }).await;
-    let got = app.get(&s.path(&format!("/{sid}")), token).await.expect(200).clone();
+    let got = snapshot(&app, &s, &sid).await;
+    assert_kept_with_failed_restore(&got, reason);
+    // The list (and so the console) shows the same.
+    let list = app.get(&s.path(""), &s.owner.token).await.expect(200).clone();
+    assert_eq!(list["snapshots"][0]["last_restore"], got["last_restore"], "{list}");
+    let page = crate::console_clusters::sign_in(&app, &s.owner)
+        .await
+        .get(&app, &format!("/console/orgs/{}/clusters/{}/snapshots", s.org, s.cluster))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("Last restore failed"), "{}", page.text);
+    assert!(page.text.contains(reason), "{}", page.text);
+
+    // The OpenAPI description documents it.
+    let spec = app.get("/v1/openapi.json", &s.owner.token).await.expect(200).clone();
+    let schemas = &spec["components"]["schemas"];
+    assert!(schemas["SnapshotDto"]["properties"]["last_restore"].is_object(), "{spec}");
+    for field in ["state", "error", "finished_at"] {
+        assert!(schemas["LastRestoreDto"]["properties"][field].is_object(), "{field}: {spec}");
+    }
+
+    // A later restore works, and replaces the failure.
+    restore(&app, &s, &sid).await;
+    let cmd = next_command(&app, &s.node).await;
+    let restored = CommandResult::Succeeded { output: CommandOutput::SnapshotRestored };
+    answer(&app, &s.node, cmd.id, restored).await;
+    let got = snapshot(&app, &s, &sid).await;
+    assert_eq!(got["state"], "available", "{got}");
+    assert_eq!(got["last_restore"]["state"], "succeeded", "{got}");
+    assert_eq!(got["last_restore"]["error"], Value::Null, "{got}");
+    assert!(got["restored_at"].is_string(), "{got}");
+}
+
+#[tokio::test]
+async fn a_timed_out_restore_keeps_the_snapshot_and_a_later_restore_works() {
+    let app = spawn_app_with(|s| s.snapshots.restore_timeout_secs = 2).await;
+    let s = setup(&app).await;
+    let sid = available_snapshot(&app, &s.cluster).await;
+    restore(&app, &s, &sid).await;
+    // The node takes the command and never answers.
+    next_command(&app, &s.node).await;
+    until("the unanswered restore to settle", Duration::from_secs(10), || {
+        let (app, s, sid) = (&app, &s, &sid);
+        async move {
+            let got = snapshot(app, s, sid).await;
+            if got["state"] == "restoring" {
+                return false;
+            }
+            assert_kept_with_failed_restore(&got, NODE_DID_NOT_ANSWER);
+            true
+        }
+    })
+    .await;
+
+    // A node that answers now restores it.
+    let (stop, mut seen) = spawn_agent(app.address.clone(), s.node.clone(), |_| {
+        CommandResult::Succeeded { output: CommandOutput::SnapshotRestored }
+    });
+    restore(&app, &s, &sid).await;
+    let cmd = tokio::time::timeout(Duration::from_secs(10), seen.recv())
+        .await
+        .expect("the agent answered in time")
+        .expect("a command");
+    assert!(matches!(cmd.body, CommandBody::RestoreSnapshot { .. }), "{cmd:?}");
+    stop.cancel();
+    let got = snapshot(&app, &s, &sid).await;
+    assert_eq!(got["state"], "available", "{got}");
+    assert_eq!(got["last_restore"]["state"], "succeeded", "{got}");
+}
+
+#[tokio::test]
+async fn a_checksum_failure_marks_the_snapshot_failed() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let sid = available_snapshot(&app, &s.cluster).await;
+    restore(&app, &s, &sid).await;
+    let cmd = next_command(&app, &s.node).await;
+    // The agent's wording (agent/src/snapshots.rs) for an object that does not hash right.
+    let reason = "the snapshot object failed its integrity check; nothing was restored";
+    answer(&app, &s.node, cmd.id, CommandResult::Failed { error: reason.into() }).await;
+    let got = snapshot(&app, &s, &sid).await;
     assert_eq!((got["state"].as_str(), got["error"].as_str()), (Some("failed"), Some(reason)));
+    assert_eq!(got["last_restore"]["state"], "failed", "{got}");
+    assert_eq!(got["last_restore"]["error"], reason, "{got}");
     assert_eq!(got["restored_at"], Value::Null);
+    // A bad object is not offered again.
+    app.post(&s.path(&format!("/{sid}/restore")), &s.owner.token, &json!({}))
+        .await
+        .expect_error(409, "conflict");
 }
 
 #[tokio::test]
