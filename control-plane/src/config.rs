@@ -55,6 +55,8 @@
 //! [nodes]                         # the node channel (commands, heartbeats)
 //! heartbeat_interval_secs = 10
 //! command_timeout_ms = 20000      # how long e.g. an admin-token request waits for the node
+//! # settled/expired commands older than max_age_secs are deleted, batch_size rows at a time
+//! retention = { enabled = true, max_age_secs = 604800, interval_secs = 3600, batch_size = 1000 }
 //!
 //! [msp]                           # the key that signs operator-policy bundles
 //! signing_key_file = "/etc/coffer/msp.key"   # required; 32 raw bytes or base64

@@ -9,9 +9,11 @@
 //! - [`platform`]: platform operators (own accounts and tokens) and the orphan sweeper;
 //! - [`msp_key`]: the key that signs operator-policy bundles for every cluster;
 //! - [`snapshot_scheduler`]: the daily automatic snapshot of production-tier clusters;
+//! - [`command_retention`]: the periodic pruning of settled and expired node commands;
 //! - [`startup`], [`config`], [`telemetry`]: process wiring.
 #![forbid(unsafe_code)]
 
+pub mod command_retention;
 pub mod config;
 pub mod console;
 pub mod domain;

@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::command_retention::CommandRetention;
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::msp_key::MspSigner;
@@ -143,6 +144,11 @@ impl Application {
                 SnapshotScheduler::new(self.cp.clone(), &self.settings.snapshots.schedule);
             tokio::spawn(scheduler.run(shutdown.child_token()))
         });
+        let retention = &self.settings.nodes.retention;
+        let retention_task = retention.enabled.then(|| {
+            let task = CommandRetention::new(self.cp.clone(), retention.clone());
+            tokio::spawn(task.run(shutdown.child_token()))
+        });
         let state = Arc::new(AppState {
             cp: self.cp,
             shutdown: shutdown.clone(),
@@ -172,6 +178,9 @@ impl Application {
             let _ = task.await;
         }
         if let Some(task) = scheduler_task {
+            let _ = task.await;
+        }
+        if let Some(task) = retention_task {
             let _ = task.await;
         }
         let _ = listener_task.await;

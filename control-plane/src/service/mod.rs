@@ -25,7 +25,9 @@ pub use audit_logs::{AuditListing, AuditLogSettings, AuditObject, TimeRange};
 pub use auth::{Authenticated, IssuedToken, LoginResult, OAuthError, SignupResult};
 pub use clusters::{ClusterPatch, ClusterRequest, ClusterWithOperation};
 pub use credentials::{hash_token, PasswordHasher};
-pub use node_channel::{IssuedAdminToken, NodeIdentity, NodeSettings, NodeStatus};
+pub use node_channel::{
+    IssuedAdminToken, NodeIdentity, NodeSettings, NodeStatus, RetentionSettings,
+};
 pub use nodes::{NodeRegistration, RegisteredNode};
 pub use notify::OperationEvents;
 pub use service_principals::CreatedServicePrincipal;

@@ -13,6 +13,7 @@
 
 mod admin_tokens;
 pub mod events;
+mod retention;
 mod settings;
 
 use std::time::Duration;
@@ -27,6 +28,7 @@ use uuid::Uuid;
 
 pub use admin_tokens::IssuedAdminToken;
 pub use events::{NodeEvent, NodeEvents};
+pub use retention::RetentionSettings;
 pub use settings::NodeSettings;
 
 use super::credentials::hash_token;

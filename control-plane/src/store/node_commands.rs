@@ -173,3 +173,32 @@ pub async fn msp_commands(
     .await?;
     Ok(rows)
 }
+
+/// Deletes up to `limit` commands settled (`completed_at`) or, unanswered, expired
+/// (`expires_at`) before `cutoff`; returns how many. Never a pending or in-flight command
+/// (its expiry is in the future), one a creating/restoring snapshot still reconciles from,
+/// or one carrying the newest MSP bundle (the bundle status view reads them). `SKIP LOCKED`:
+/// replicas pruning at once split the work instead of waiting on each other.
+pub async fn prune(
+    db: impl PgExecutor<'_>,
+    cutoff: OffsetDateTime,
+    limit: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM node_commands WHERE id IN (
+             SELECT c.id FROM node_commands c
+             WHERE COALESCE(c.completed_at, c.expires_at) < $1
+               AND NOT EXISTS (
+                   SELECT 1 FROM snapshots s
+                   WHERE s.command_id = c.id AND s.state IN ('creating', 'restoring'))
+               AND (c.msp_version IS NULL
+                    OR c.msp_version < (SELECT COALESCE(max(version), 0) FROM msp_bundles))
+             LIMIT $2
+             FOR UPDATE OF c SKIP LOCKED)",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -1,10 +1,12 @@
-//! The `[nodes]` configuration section: how often nodes heartbeat and how long a request
-//! that needs a node's answer (an admin token) waits for it.
+//! The `[nodes]` configuration section: how often nodes heartbeat, how long a request that
+//! needs a node's answer (an admin token) waits for it, and how long settled commands are kept.
 
 use std::time::Duration;
 
 use coffer_node_api::heartbeat::{DEFAULT_INTERVAL_SECS, MISSED_BEATS_UNHEALTHY};
 use serde::Deserialize;
+
+use super::retention::RetentionSettings;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -15,11 +17,17 @@ pub struct NodeSettings {
     /// How long an API request waits for a node to answer a command before it fails with
     /// `node_unavailable`. Also the command's lifetime: a node that sees it later skips it.
     pub command_timeout_ms: u64,
+    /// Pruning of settled and expired commands.
+    pub retention: RetentionSettings,
 }
 
 impl Default for NodeSettings {
     fn default() -> Self {
-        Self { heartbeat_interval_secs: DEFAULT_INTERVAL_SECS, command_timeout_ms: 20_000 }
+        Self {
+            heartbeat_interval_secs: DEFAULT_INTERVAL_SECS,
+            command_timeout_ms: 20_000,
+            retention: RetentionSettings::default(),
+        }
     }
 }
 
@@ -41,7 +49,7 @@ impl NodeSettings {
         if !(100..=120_000).contains(&self.command_timeout_ms) {
             return Some("nodes.command_timeout_ms must be between 100 and 120000");
         }
-        None
+        self.retention.problem()
     }
 }
 
@@ -52,7 +60,11 @@ mod tests {
     #[test]
     fn ranges() {
         let check = |hb: u64, timeout: u64, ok: bool| {
-            let s = NodeSettings { heartbeat_interval_secs: hb, command_timeout_ms: timeout };
+            let s = NodeSettings {
+                heartbeat_interval_secs: hb,
+                command_timeout_ms: timeout,
+                ..NodeSettings::default()
+            };
             assert_eq!(s.problem().is_none(), ok, "{hb} {timeout}");
         };
         check(10, 20_000, true);
