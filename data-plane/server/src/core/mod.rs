@@ -55,6 +55,8 @@ pub struct Core {
     pub metrics: metrics::Metrics,
     /// Enabled audit devices (reopened on unseal, closed on seal).
     pub audit: crate::audit::Broker,
+    /// Rendered KV v2 reads (hold secret data: cleared on seal and restore).
+    pub kv_memo: crate::engines::kv::v2_memo::RenderMemo,
     /// The in-progress sys/generate-root attempt.
     pub generate_root: crate::sys::generate_root::GenerateRoot,
     cluster: RwLock<Option<ClusterInfo>>,
@@ -78,6 +80,7 @@ impl Core {
             metrics: Default::default(),
             audit: Default::default(),
             generate_root: Default::default(),
+            kv_memo: Default::default(),
             cluster: RwLock::new(None),
         }
     }
@@ -198,6 +201,7 @@ impl Core {
         self.tokens.clear();
         self.policies.clear();
         self.transit.clear();
+        self.kv_memo.clear();
         self.mounts.replace(Vec::new());
         self.auth_mounts.replace(Vec::new());
         self.audit.clear();
@@ -221,6 +225,7 @@ impl Core {
         self.tokens.clear();
         self.policies.clear();
         self.transit.clear();
+        self.kv_memo.clear();
         match self.seal.reopen(&self.barrier) {
             Ok(()) => self.post_unseal(),
             Err(CoreError::Sealed) => {

@@ -15,7 +15,8 @@ impl<'a> View<'a> {
         View { barrier, prefix: prefix.into() }
     }
 
-    fn full(&self, key: &str) -> String {
+    /// The barrier path of a relative key.
+    pub fn full(&self, key: &str) -> String {
         let mut s = String::with_capacity(self.prefix.len() + key.len());
         s.push_str(&self.prefix);
         s.push_str(key);
@@ -24,6 +25,12 @@ impl<'a> View<'a> {
 
     pub fn get(&self, key: &str) -> CoreResult<Option<Vec<u8>>> {
         Ok(self.barrier.get(&self.full(key))?)
+    }
+
+    /// The decrypted value at a full barrier path ([`View::full`]), shared with the barrier's
+    /// read cache instead of copied.
+    pub fn get_shared_full(&self, full: &str) -> CoreResult<Option<coffer_barrier::SharedPlain>> {
+        Ok(self.barrier.get_shared(full)?)
     }
 
     /// Reads and decodes a JSON value; `None` when absent.

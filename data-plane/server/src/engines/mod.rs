@@ -27,7 +27,7 @@ pub fn handle(
         "kv" => {
             let view = mount_view(core, mount);
             if mount.kv_version() == 2 {
-                kv::v2::handle(&view, mount, req, rest)
+                kv::v2::handle(&view, &core.kv_memo, mount, req, rest)
             } else {
                 kv::v1::handle(&view, mount, req, rest, core.config.default_lease_ttl)
             }

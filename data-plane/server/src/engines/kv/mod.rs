@@ -5,6 +5,7 @@ pub mod locks;
 pub mod upgrade;
 pub mod v1;
 pub mod v2;
+pub mod v2_memo;
 mod v2_read;
 mod v2_record;
 

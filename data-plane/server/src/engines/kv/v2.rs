@@ -2,6 +2,7 @@
 //! `subkeys/`. Reads are one barrier get; writes are one read-modify-write of the secret's
 //! record under its stripe lock, so check-and-set is race-free.
 
+use super::v2_memo::RenderMemo;
 use super::v2_read::{Outcome, RecordView};
 use super::v2_record::{fmt_duration, merge_patch, now_nanos, subkeys, MountConfig, Record};
 use super::{check_key, list_response, locks};
@@ -40,6 +41,7 @@ pub fn exists(view: &View<'_>, rest: &str) -> CoreResult<bool> {
 
 pub fn handle(
     view: &View<'_>,
+    memo: &RenderMemo,
     mount: &MountEntry,
     req: &Request,
     rest: &str,
@@ -51,7 +53,7 @@ pub fn handle(
         ("config", Operation::Update | Operation::Create) if key.is_empty() => {
             write_config(view, req)
         }
-        ("data", Operation::Read) => read_data(view, req, key),
+        ("data", Operation::Read) => read_data(view, memo, req, key),
         ("data", Operation::Update | Operation::Create) => write_data(view, req, key, scope, false),
         ("data", Operation::Patch) => write_data(view, req, key, scope, true),
         ("data", Operation::Delete) => delete_latest(view, key, scope),
@@ -111,17 +113,32 @@ fn pick_version(req: &Request, rec: &Record) -> CoreResult<u64> {
     })
 }
 
-fn read_data(view: &View<'_>, req: &Request, key: &str) -> CoreResult<Response> {
+fn read_data(view: &View<'_>, memo: &RenderMemo, req: &Request, key: &str) -> CoreResult<Response> {
     check_key(key)?;
-    // Fast path: render a live version straight from the stored JSON (see v2_read).
-    let bytes = view.get(&record_key(key))?.ok_or(CoreError::NotFound(None))?;
-    let rec = RecordView::parse(&bytes)?;
-    let n = match fields::opt_u64(&req.data, "version")? {
-        Some(0) | None => rec.current_version,
-        Some(v) => v,
+    let version = match fields::opt_u64(&req.data, "version")? {
+        Some(0) | None => None,
+        Some(v) => Some(v),
     };
-    match rec.render(n, now_nanos())? {
-        Outcome::Live(body) => Ok(Response::data_json(body)),
+    let path = view.full(&record_key(key));
+    // Read before the barrier so a seal racing this read also drops its memo (see v2_memo).
+    let epoch = memo.epoch();
+    let bytes = view.get_shared_full(&path)?.ok_or(CoreError::NotFound(None))?;
+    let now = now_nanos();
+    if version.is_none() {
+        if let Some(body) = memo.get(&path, &bytes, now) {
+            return Ok(Response::data_json(body));
+        }
+    }
+    // Render a live version straight from the stored JSON (see v2_read).
+    let rec = RecordView::parse(&bytes)?;
+    let n = version.unwrap_or(rec.current_version);
+    match rec.render(n, now)? {
+        Outcome::Live(body, live_until) => {
+            if version.is_none() {
+                memo.fill(epoch, &path, &bytes, live_until, &body);
+            }
+            Ok(Response::data_json(body))
+        }
         Outcome::Missing => Err(CoreError::NotFound(None)),
         Outcome::NotLive => read_not_live(serde_json::from_slice(&bytes)?, n),
     }

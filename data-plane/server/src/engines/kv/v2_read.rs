@@ -51,8 +51,9 @@ struct Metadata<'a> {
 
 /// What a read of version `n` found.
 pub(super) enum Outcome {
-    /// The response `data` object (`{"data":..,"metadata":..}`), serialised.
-    Live(Box<RawValue>),
+    /// The response `data` object (`{"data":..,"metadata":..}`), serialised, and the Unix
+    /// nanoseconds at which the version stops being live (`i64::MAX`: not scheduled).
+    Live(Box<RawValue>, i64),
     /// No such version.
     Missing,
     /// Deleted or destroyed: the caller renders Vault's 404-with-metadata answer.
@@ -84,7 +85,8 @@ impl<'a> RecordView<'a> {
                 version: n,
             },
         };
-        serde_json::value::to_raw_value(&body).map(Outcome::Live)
+        let live_until = if v.deletion != 0 { v.deletion } else { i64::MAX };
+        serde_json::value::to_raw_value(&body).map(|b| Outcome::Live(b, live_until))
     }
 }
 
@@ -101,7 +103,7 @@ mod tests {
         let view = RecordView::parse(&bytes).unwrap();
         assert_eq!(view.current_version, rec.current_version);
         let got = match view.render(n, now).unwrap() {
-            Outcome::Live(raw) => Some(serde_json::from_str::<Value>(raw.get()).unwrap()),
+            Outcome::Live(raw, _) => Some(serde_json::from_str::<Value>(raw.get()).unwrap()),
             Outcome::Missing => None,
             Outcome::NotLive => Some(Value::String("not live".into())),
         };
@@ -151,7 +153,7 @@ mod tests {
         rec.push(data("v"), &cfg, 1_700_000_000_000_000_001);
         rec.custom_metadata.insert("k".into(), "v".into());
         let bytes = serde_json::to_vec(&rec).unwrap();
-        let Outcome::Live(raw) = RecordView::parse(&bytes).unwrap().render(1, 0).unwrap() else {
+        let Outcome::Live(raw, _) = RecordView::parse(&bytes).unwrap().render(1, 0).unwrap() else {
             panic!("live version expected");
         };
         assert_eq!(raw.get(), serde_json::to_string(&generic(&rec, 1)).unwrap());
