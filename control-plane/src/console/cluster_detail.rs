@@ -7,9 +7,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -18,7 +17,7 @@ use uuid::Uuid;
 use super::cluster_nav::{self, ClusterTab};
 use super::cluster_operation::{OpQuery, Operations};
 use super::error::ConsoleError;
-use super::form::{self, Ids};
+use super::form::{Ids, Posted};
 use super::session::Session;
 use super::view::{self, OrgContext, Tab};
 use super::{cluster_nodes, cluster_tokens};
@@ -152,20 +151,14 @@ fn page_body(
 #[derive(Deserialize)]
 pub struct AllowListForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     ip_allow_list: String,
 }
 
 pub async fn update_allow_list(
     State(state): State<Arc<AppState>>,
-    session: Session,
     Ids((org_id, cluster_id)): Ids<(Uuid, Uuid)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form: f }: Posted<AllowListForm>,
 ) -> Result<Response, ConsoleError> {
-    let f: AllowListForm = form::parse(&body)?;
-    session.verify(&headers, &state, &f.csrf)?;
     let entries: Vec<String> = f
         .ip_allow_list
         .lines()
@@ -192,20 +185,14 @@ pub async fn update_allow_list(
 #[derive(Deserialize)]
 pub struct DeleteForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     confirm_name: String,
 }
 
 pub async fn delete(
     State(state): State<Arc<AppState>>,
-    session: Session,
     Ids((org_id, cluster_id)): Ids<(Uuid, Uuid)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form: f }: Posted<DeleteForm>,
 ) -> Result<Response, ConsoleError> {
-    let f: DeleteForm = form::parse(&body)?;
-    session.verify(&headers, &state, &f.csrf)?;
     let cluster = state.cp.get_cluster(session.caller, org_id, cluster_id).await?;
     if f.confirm_name.trim() != cluster.name {
         let errors = Errors {

@@ -8,9 +8,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -18,7 +17,7 @@ use uuid::Uuid;
 
 use super::cluster_nav::{self, ClusterTab};
 use super::error::ConsoleError;
-use super::form::{self, Ids};
+use super::form::{self, Ids, Posted};
 use super::session::Session;
 use super::view::{self, max_page, OrgContext, Tab};
 use crate::domain::{Action as Perm, ClusterState};
@@ -156,13 +155,9 @@ fn size(bytes: i64) -> String {
 
 pub async fn create(
     State(state): State<Arc<AppState>>,
-    session: Session,
     Ids((org_id, cluster_id)): Ids<(Uuid, Uuid)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, .. }: Posted<form::CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    let f: form::CsrfForm = form::parse(&body)?;
-    session.verify(&headers, &state, &f.csrf)?;
     match state.cp.create_snapshot(session.caller, org_id, cluster_id).await {
         Ok(_) => {
             Ok(Redirect::to(&format!("/console/orgs/{org_id}/clusters/{cluster_id}/snapshots"))
@@ -241,20 +236,14 @@ async fn restore_page(
 #[derive(Deserialize)]
 pub struct RestoreForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     confirm_name: String,
 }
 
 pub async fn restore(
     State(state): State<Arc<AppState>>,
-    session: Session,
     Ids((org_id, cluster_id, snapshot_id)): Ids<(Uuid, Uuid, Uuid)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form: f }: Posted<RestoreForm>,
 ) -> Result<Response, ConsoleError> {
-    let f: RestoreForm = form::parse(&body)?;
-    session.verify(&headers, &state, &f.csrf)?;
     let ids = (org_id, cluster_id, snapshot_id);
     let cluster = state.cp.get_cluster(session.caller, org_id, cluster_id).await?;
     if f.confirm_name.trim() != cluster.name {
@@ -279,13 +268,9 @@ pub async fn restore(
 
 pub async fn delete(
     State(state): State<Arc<AppState>>,
-    session: Session,
     Ids((org_id, cluster_id, snapshot_id)): Ids<(Uuid, Uuid, Uuid)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, .. }: Posted<form::CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    let f: form::CsrfForm = form::parse(&body)?;
-    session.verify(&headers, &state, &f.csrf)?;
     match state.cp.delete_snapshot(session.caller, org_id, cluster_id, snapshot_id).await {
         Ok(()) => {
             Ok(Redirect::to(&format!("/console/orgs/{org_id}/clusters/{cluster_id}/snapshots"))

@@ -7,9 +7,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use secrecy::ExposeSecret;
@@ -18,7 +17,7 @@ use uuid::Uuid;
 
 use super::cluster_detail::{self, Errors, View};
 use super::error::ConsoleError;
-use super::form::{self, Ids};
+use super::form::{self, Ids, Posted};
 use super::session::Session;
 use super::view::{self, OrgContext, Tab};
 use crate::http::AppState;
@@ -70,20 +69,14 @@ pub fn card(session: &Session, base: &str, running: bool, error: Option<&str>) -
 #[derive(Deserialize)]
 pub struct IssueForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     ttl: String,
 }
 
 pub async fn issue(
     State(state): State<Arc<AppState>>,
-    session: Session,
     Ids((org_id, cluster_id)): Ids<(Uuid, Uuid)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form: f }: Posted<IssueForm>,
 ) -> Result<Response, ConsoleError> {
-    let f: IssueForm = form::parse(&body)?;
-    session.verify(&headers, &state, &f.csrf)?;
     let ttl = Some(f.ttl.trim()).filter(|t| !t.is_empty());
     let issued = match state.cp.issue_admin_token(session.caller, org_id, cluster_id, ttl).await {
         Ok(issued) => issued,
@@ -151,13 +144,9 @@ async fn refused(
 
 pub async fn revoke(
     State(state): State<Arc<AppState>>,
-    session: Session,
     Ids((org_id, cluster_id)): Ids<(Uuid, Uuid)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, .. }: Posted<form::CsrfForm>,
 ) -> Result<Redirect, ConsoleError> {
-    let f: form::CsrfForm = form::parse(&body)?;
-    session.verify(&headers, &state, &f.csrf)?;
     let n = state.cp.revoke_admin_tokens(session.caller, org_id, cluster_id).await?;
     Ok(Redirect::to(&format!("/console/orgs/{org_id}/clusters/{cluster_id}?revoked={n}")))
 }

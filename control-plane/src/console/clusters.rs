@@ -2,16 +2,15 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::error::ConsoleError;
-use super::form::{self, Ids};
+use super::form::{self, Ids, Posted};
 use super::session::Session;
 use super::view::{self, max_page, OrgContext, Tab};
 use crate::domain::{Action as Perm, Region, Tier};
@@ -73,8 +72,6 @@ pub async fn list(
 #[derive(Deserialize, Default)]
 pub struct CreateForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
     #[serde(default)]
     tier: String,
@@ -106,13 +103,9 @@ pub async fn new_form(
 
 pub async fn create(
     State(state): State<Arc<AppState>>,
-    session: Session,
     Ids(org_id): Ids<Uuid>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form: f }: Posted<CreateForm>,
 ) -> Result<Response, ConsoleError> {
-    let f: CreateForm = form::parse(&body)?;
-    session.verify(&headers, &state, &f.csrf)?;
     let version = Some(f.version.trim()).filter(|v| !v.is_empty()).map(str::to_owned);
     let req = ClusterRequest {
         name: f.name.trim().to_owned(),

@@ -1,12 +1,19 @@
-//! Request helpers for console handlers: URL-encoded form bodies and path ids, both rejected
-//! through [`ConsoleError`] so a malformed request gets the same friendly page as any other.
+//! Request helpers for console handlers: URL-encoded form bodies, checked posts ([`Posted`])
+//! and path ids, all rejected through [`ConsoleError`] so a malformed request gets the same
+//! friendly page as any other.
 
-use axum::extract::{FromRequestParts, Path};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::error::ConsoleError;
+use super::session::Session;
+use crate::http::AppState;
 
 /// Path parameters; an id that does not parse cannot name anything, so it is a 404.
 pub struct Ids<T>(pub T);
@@ -44,6 +51,46 @@ pub fn field_of<'a>(message: &str, fields: &[&'a str]) -> Option<&'a str> {
         .find(|f| first.eq_ignore_ascii_case(f) || message.starts_with(&format!("{f} ")))
 }
 
+/// The body of a form whose only field is the CSRF token (delete and remove buttons).
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// A state-changing console post, checked: the person is signed in, the body parses as `F`,
+/// and its `csrf` field is this session's token, posted from this console's own origin.
+/// Handlers that take one cannot forget a step; the order (session, form, CSRF) is the one
+/// every handler used, so refusals stay as they were: signed out, then a malformed form (400),
+/// then a forgery (403).
+pub struct Posted<F> {
+    pub session: Session,
+    pub form: F,
+}
+
+impl<F> FromRequest<Arc<AppState>> for Posted<F>
+where
+    F: DeserializeOwned + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let session = Session::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let headers = parts.headers.clone();
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form: F = parse(&body).map_err(IntoResponse::into_response)?;
+        // The forms themselves do not declare the token; it is read once, here.
+        let token: CsrfForm = parse(&body).map_err(IntoResponse::into_response)?;
+        session.verify(&headers, state, &token.csrf).map_err(IntoResponse::into_response)?;
+        Ok(Posted { session, form })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,11 +106,4 @@ mod tests {
         check("nothing to update", None);
         check("", None);
     }
-}
-
-/// The body of a form whose only field is the CSRF token (delete and remove buttons).
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    pub csrf: String,
 }

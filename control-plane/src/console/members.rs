@@ -3,16 +3,15 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::error::ConsoleError;
-use super::form::{self, Ids};
+use super::form::{self, Ids, Posted};
 use super::session::Session;
 use super::view::{self, max_page, OrgContext, Tab};
 use crate::domain::{Action as Perm, Role};
@@ -107,8 +106,6 @@ async fn render(
 #[derive(Deserialize)]
 pub struct InviteForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     email: String,
     #[serde(default)]
     role: String,
@@ -116,13 +113,9 @@ pub struct InviteForm {
 
 pub async fn invite(
     State(state): State<Arc<AppState>>,
-    session: Session,
     Ids(org_id): Ids<Uuid>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form: f }: Posted<InviteForm>,
 ) -> Result<Response, ConsoleError> {
-    let f: InviteForm = form::parse(&body)?;
-    session.verify(&headers, &state, &f.csrf)?;
     match state.cp.add_member(session.caller, org_id, f.email.trim(), &f.role).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/orgs/{org_id}/members")).into_response()),
         Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => {
@@ -135,33 +128,23 @@ pub async fn invite(
 #[derive(Deserialize)]
 pub struct RoleForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     role: String,
 }
 
 pub async fn change_role(
     State(state): State<Arc<AppState>>,
-    session: Session,
     Ids((org_id, user_id)): Ids<(Uuid, Uuid)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form: f }: Posted<RoleForm>,
 ) -> Result<Redirect, ConsoleError> {
-    let f: RoleForm = form::parse(&body)?;
-    session.verify(&headers, &state, &f.csrf)?;
     state.cp.update_member(session.caller, org_id, user_id, &f.role).await?;
     Ok(Redirect::to(&format!("/console/orgs/{org_id}/members")))
 }
 
 pub async fn remove(
     State(state): State<Arc<AppState>>,
-    session: Session,
     Ids((org_id, user_id)): Ids<(Uuid, Uuid)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, .. }: Posted<form::CsrfForm>,
 ) -> Result<Redirect, ConsoleError> {
-    let f: form::CsrfForm = form::parse(&body)?;
-    session.verify(&headers, &state, &f.csrf)?;
     state.cp.remove_member(session.caller, org_id, user_id).await?;
     Ok(Redirect::to(&format!("/console/orgs/{org_id}/members")))
 }

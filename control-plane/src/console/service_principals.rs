@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use secrecy::ExposeSecret;
@@ -13,7 +12,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::error::ConsoleError;
-use super::form::{self, Ids};
+use super::form::{self, Ids, Posted};
 use super::session::Session;
 use super::view::{self, max_page, OrgContext, Tab};
 use crate::domain::{Action as Perm, Role};
@@ -94,8 +93,6 @@ async fn render(
 #[derive(Deserialize)]
 pub struct CreateForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
     #[serde(default)]
     role: String,
@@ -103,13 +100,9 @@ pub struct CreateForm {
 
 pub async fn create(
     State(state): State<Arc<AppState>>,
-    session: Session,
     Ids(org_id): Ids<Uuid>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form: f }: Posted<CreateForm>,
 ) -> Result<Response, ConsoleError> {
-    let f: CreateForm = form::parse(&body)?;
-    session.verify(&headers, &state, &f.csrf)?;
     let created = match state
         .cp
         .create_service_principal(session.caller, org_id, f.name.trim(), &f.role)
@@ -161,13 +154,9 @@ pub async fn create(
 
 pub async fn delete(
     State(state): State<Arc<AppState>>,
-    session: Session,
     Ids((org_id, sp_id)): Ids<(Uuid, Uuid)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, .. }: Posted<form::CsrfForm>,
 ) -> Result<Redirect, ConsoleError> {
-    let f: form::CsrfForm = form::parse(&body)?;
-    session.verify(&headers, &state, &f.csrf)?;
     state.cp.delete_service_principal(session.caller, org_id, sp_id).await?;
     Ok(Redirect::to(&format!("/console/orgs/{org_id}/service-principals")))
 }
