@@ -144,10 +144,7 @@ impl ControlPlane {
         id: Uuid,
     ) -> Result<SnapshotRow, ServiceError> {
         self.authorize(caller, org_id, Action::Read).await?;
-        let row = snapshots::get(&self.pool, org_id, cluster_id, id)
-            .await?
-            .ok_or(ServiceError::NotFound("snapshot"))?;
-        self.reconcile(row).await
+        self.get_snapshot_row(org_id, cluster_id, id).await
     }
 
     /// Asks the cluster's node for a snapshot; returns it in state `creating`.

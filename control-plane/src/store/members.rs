@@ -4,7 +4,7 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{after, paginate, Keyed, Page, StoreError};
+use super::{fetch_page, keyset, Keyed, Page, StoreError};
 use crate::domain::{PageSize, PageToken};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -76,19 +76,9 @@ pub async fn list(
     size: PageSize,
     token: Option<PageToken>,
 ) -> Result<Page<MemberRow>, StoreError> {
-    let (ts, id) = after(token);
-    let sql = format!(
-        "{SELECT} WHERE m.org_id = $1 AND (m.created_at, m.user_id) > ($2, $3)
-         ORDER BY m.created_at, m.user_id LIMIT $4"
-    );
-    let rows = sqlx::query_as::<_, MemberRow>(&sql)
-        .bind(org_id)
-        .bind(ts)
-        .bind(id)
-        .bind(i64::from(size.get()) + 1)
-        .fetch_all(db)
-        .await?;
-    Ok(paginate(rows, size))
+    let sql =
+        format!("{SELECT} WHERE m.org_id = $1 AND {}", keyset("m.created_at", "m.user_id", 2));
+    fetch_page(db, sqlx::query_as(&sql).bind(org_id), size, token).await
 }
 
 /// Locks the org's owner rows and returns how many there are. Call inside the transaction

@@ -35,8 +35,9 @@ pub mod users;
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
+use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
+use sqlx::query::QueryAs;
+use sqlx::{PgPool, Postgres};
 
 use crate::config::DatabaseSettings;
 use crate::domain::{PageSize, PageToken};
@@ -99,7 +100,7 @@ pub trait Keyed {
 }
 
 /// Queries fetch `size + 1` rows; the extra row only tells us another page exists.
-pub(crate) fn paginate<T: Keyed>(mut rows: Vec<T>, size: PageSize) -> Page<T> {
+fn paginate<T: Keyed>(mut rows: Vec<T>, size: PageSize) -> Page<T> {
     let size = size.get() as usize;
     let next = if rows.len() > size {
         rows.truncate(size);
@@ -110,8 +111,34 @@ pub(crate) fn paginate<T: Keyed>(mut rows: Vec<T>, size: PageSize) -> Page<T> {
     Page { items: rows, next }
 }
 
+/// The keyset tail of a page query ordered by the `(ts, id)` columns, whose parameters start
+/// at `$first`: `(ts, id) > ($first, $first+1) ORDER BY ts, id LIMIT $first+2`. Bind them with
+/// [`fetch_page`].
+pub(crate) fn keyset(ts: &str, id: &str, first: u8) -> String {
+    let (a, b, c) = (first, first + 1, first + 2);
+    format!("({ts}, {id}) > (${a}, ${b}) ORDER BY {ts}, {id} LIMIT ${c}")
+}
+
+/// Runs a page query whose SQL ends in [`keyset`]: binds the position after the query's own
+/// parameters, fetches one row more than the page holds and pages the rows.
+pub(crate) async fn fetch_page<'q, 'c, T, E>(
+    db: E,
+    query: QueryAs<'q, Postgres, T, PgArguments>,
+    size: PageSize,
+    token: Option<PageToken>,
+) -> Result<Page<T>, StoreError>
+where
+    T: Keyed + Send + Unpin + for<'r> sqlx::FromRow<'r, PgRow> + 'q,
+    E: sqlx::Executor<'c, Database = Postgres> + 'q,
+    'c: 'q,
+{
+    let (ts, id) = after(token);
+    let rows = query.bind(ts).bind(id).bind(i64::from(size.get()) + 1).fetch_all(db).await?;
+    Ok(paginate(rows, size))
+}
+
 /// Lower bound for a keyset query: the position after which to start.
-pub(crate) fn after(token: Option<PageToken>) -> (time::OffsetDateTime, uuid::Uuid) {
+fn after(token: Option<PageToken>) -> (time::OffsetDateTime, uuid::Uuid) {
     match token {
         Some(t) => (t.created_at, t.id),
         None => (time::OffsetDateTime::UNIX_EPOCH, uuid::Uuid::nil()),

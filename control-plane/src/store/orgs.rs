@@ -4,7 +4,7 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{after, paginate, Keyed, Page, StoreError};
+use super::{fetch_page, keyset, Keyed, Page, StoreError};
 use crate::domain::{PageSize, PageToken};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -55,19 +55,11 @@ pub async fn list_for_user(
     size: PageSize,
     token: Option<PageToken>,
 ) -> Result<Page<OrgWithRole>, StoreError> {
-    let (ts, id) = after(token);
-    let rows = sqlx::query_as::<_, OrgWithRole>(
+    let sql = format!(
         "SELECT o.id, o.name, o.created_at, m.role
          FROM org_members m JOIN orgs o ON o.id = m.org_id
-         WHERE m.user_id = $1 AND (o.created_at, o.id) > ($2, $3)
-         ORDER BY o.created_at, o.id
-         LIMIT $4",
-    )
-    .bind(user_id)
-    .bind(ts)
-    .bind(id)
-    .bind(i64::from(size.get()) + 1)
-    .fetch_all(db)
-    .await?;
-    Ok(paginate(rows, size))
+         WHERE m.user_id = $1 AND {}",
+        keyset("o.created_at", "o.id", 2)
+    );
+    fetch_page(db, sqlx::query_as(&sql).bind(user_id), size, token).await
 }

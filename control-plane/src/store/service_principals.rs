@@ -4,7 +4,7 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{after, paginate, Keyed, Page, StoreError};
+use super::{fetch_page, keyset, Keyed, Page, StoreError};
 use crate::domain::{PageSize, PageToken};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -55,20 +55,11 @@ pub async fn list(
     size: PageSize,
     token: Option<PageToken>,
 ) -> Result<Page<ServicePrincipalRow>, StoreError> {
-    let (ts, id) = after(token);
     let sql = format!(
-        "SELECT {COLUMNS} FROM service_principals
-         WHERE org_id = $1 AND (created_at, id) > ($2, $3)
-         ORDER BY created_at, id LIMIT $4"
+        "SELECT {COLUMNS} FROM service_principals WHERE org_id = $1 AND {}",
+        keyset("created_at", "id", 2)
     );
-    let rows = sqlx::query_as::<_, ServicePrincipalRow>(&sql)
-        .bind(org_id)
-        .bind(ts)
-        .bind(id)
-        .bind(i64::from(size.get()) + 1)
-        .fetch_all(db)
-        .await?;
-    Ok(paginate(rows, size))
+    fetch_page(db, sqlx::query_as(&sql).bind(org_id), size, token).await
 }
 
 /// The principal's id and secret hash for a client id, for the token endpoint.

@@ -9,7 +9,7 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{after, paginate, Keyed, Page, StoreError};
+use super::{fetch_page, keyset, Keyed, Page, StoreError};
 use crate::domain::{PageSize, PageToken};
 
 /// `snapshots.state` values.
@@ -135,22 +135,12 @@ pub async fn list(
     size: PageSize,
     token: Option<PageToken>,
 ) -> Result<Page<SnapshotRow>, StoreError> {
-    let (ts, id) = after(token);
     let sql = format!(
         "SELECT {COLUMNS} FROM snapshots
-         WHERE org_id = $1 AND cluster_id = $2 AND state <> 'deleted'
-           AND (created_at, id) > ($3, $4)
-         ORDER BY created_at, id LIMIT $5"
+         WHERE org_id = $1 AND cluster_id = $2 AND state <> 'deleted' AND {}",
+        keyset("created_at", "id", 3)
     );
-    let rows = sqlx::query_as::<_, SnapshotRow>(&sql)
-        .bind(org_id)
-        .bind(cluster_id)
-        .bind(ts)
-        .bind(id)
-        .bind(i64::from(size.get()) + 1)
-        .fetch_all(db)
-        .await?;
-    Ok(paginate(rows, size))
+    fetch_page(db, sqlx::query_as(&sql).bind(org_id).bind(cluster_id), size, token).await
 }
 
 /// Records the command just sent for the snapshot's current state.

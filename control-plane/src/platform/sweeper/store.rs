@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::classify::Record;
 use crate::domain::{PageSize, PageToken};
-use crate::store::{after, paginate, Keyed, Page, StoreError};
+use crate::store::{fetch_page, keyset, Keyed, Page, StoreError};
 
 /// `true` for each cluster that exists and is `deleted`, `false` for other existing ones.
 pub(super) async fn cluster_deleted(
@@ -152,18 +152,12 @@ pub(super) async fn list(
     size: PageSize,
     token: Option<PageToken>,
 ) -> Result<Page<FindingRow>, StoreError> {
-    let (after_ts, after_id) = after(token);
-    let rows = sqlx::query_as::<_, FindingRow>(
+    let sql = format!(
         "SELECT id, kind, resource_id, region, cluster_id, org_id, reason, first_seen, last_seen
-         FROM orphan_findings WHERE (first_seen, id) > ($1, $2)
-         ORDER BY first_seen, id LIMIT $3",
-    )
-    .bind(after_ts)
-    .bind(after_id)
-    .bind(i64::from(size.get()) + 1)
-    .fetch_all(db)
-    .await?;
-    Ok(paginate(rows, size))
+         FROM orphan_findings WHERE {}",
+        keyset("first_seen", "id", 1)
+    );
+    fetch_page(db, sqlx::query_as(&sql), size, token).await
 }
 
 /// Number of current findings per kind, for the metrics gauge.
