@@ -15,6 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use subtle::ConstantTimeEq as _;
 
 use super::error::ConsoleError;
+pub(crate) use crate::http::cookie;
 use crate::http::AppState;
 use crate::service::{hash_token, Caller, ServiceError};
 
@@ -77,17 +78,6 @@ impl FromRequestParts<Arc<AppState>> for Session {
         }
         Ok(Session { caller: auth.caller, csrf: csrf.to_owned(), csrf_hash })
     }
-}
-
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value)
 }
 
 /// True when the request's Origin (if the browser sent one) is this console's own origin:

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::auth::Authed;
 use super::error::{ApiError, ErrorBody, ErrorCode};
-use super::extract::{body_rejection, ApiPath};
+use super::extract::{body_rejection, optional_json, ApiPath};
 use super::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -59,7 +59,7 @@ pub async fn issue_admin_token(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let req = optional_json(&headers, &body.map_err(body_rejection)?)?;
+    let req: Option<AdminTokenRequest> = optional_json(&headers, &body.map_err(body_rejection)?)?;
     let ttl = req.and_then(|r| r.ttl);
     let issued = tokio::select! {
         issued = state.cp.issue_admin_token(caller, org_id, cluster_id, ttl.as_deref()) => issued?,
@@ -93,27 +93,6 @@ pub async fn revoke_admin_tokens(
         () = state.shutdown.cancelled() => return Err(shutting_down()),
     };
     Ok(Json(RevokedAdminTokens { revoked }))
-}
-
-/// An empty body means defaults; anything else must be a JSON `AdminTokenRequest`.
-fn optional_json(headers: &HeaderMap, body: &Bytes) -> Result<Option<AdminTokenRequest>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "request body must be JSON with Content-Type: application/json",
-        ));
-    }
-    serde_json::from_slice(body)
-        .map(Some)
-        .map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))
 }
 
 fn shutting_down() -> ApiError {

@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq as _;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::service::{hash_token, Caller, ServiceError};
+use crate::service::{hash_token, Caller};
 
 pub const SESSION_COOKIE: &str = "coffer_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -31,23 +31,16 @@ impl FromRequestParts<Arc<AppState>> for Authed {
     ) -> Result<Self, Self::Rejection> {
         if parts.headers.contains_key(header::AUTHORIZATION) {
             let token = bearer_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
-            let auth = state.cp.authenticate(token).await.map_err(auth_error)?;
-            return Ok(Authed(auth.caller));
+            // A refused token maps to 401 like a missing one (`From<ServiceError>`).
+            return Ok(Authed(state.cp.authenticate(token).await?.caller));
         }
         let token = session_cookie(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
-        let auth = state.cp.authenticate(token).await.map_err(auth_error)?;
+        let auth = state.cp.authenticate(token).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
             check_csrf(parts, auth.csrf_hash.as_deref(), &state.allowed_origins)?;
         }
         Ok(Authed(auth.caller))
-    }
-}
-
-fn auth_error(e: ServiceError) -> ApiError {
-    match e {
-        ServiceError::Unauthenticated => ApiError::unauthenticated(),
-        other => ApiError::from(other),
     }
 }
 
@@ -72,13 +65,18 @@ pub(super) fn presented_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers (the console's cookies too).
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value)
 }
 

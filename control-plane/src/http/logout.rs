@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{presented_token, Authed, SESSION_COOKIE};
-use super::error::{ApiError, ErrorBody, ErrorCode};
+use super::error::{ApiError, ErrorBody};
+use super::extract::optional_json;
 use super::AppState;
-use crate::service::ServiceError;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -52,11 +52,8 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     let req = parse_body(&headers, &body)?;
     let token = presented_token(&headers).ok_or_else(ApiError::unauthenticated)?;
-    let revoked = state.cp.logout(token, req.everywhere).await.map_err(|e| match e {
-        // Revoked concurrently (a second sign-out): the same answer as an unknown token.
-        ServiceError::Unauthenticated => ApiError::unauthenticated(),
-        other => ApiError::from(other),
-    })?;
+    // Revoked concurrently (a second sign-out): 401, the same answer as an unknown token.
+    let revoked = state.cp.logout(token, req.everywhere).await?;
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}");
     let mut res = Json(LogoutResponse { revoked }).into_response();
@@ -68,21 +65,7 @@ pub async fn logout(
 
 /// An empty body means the defaults; anything else must be the JSON object.
 fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<LogoutRequest, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(LogoutRequest::default());
-    }
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "request body must be JSON with Content-Type: application/json",
-        ));
-    }
-    serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))
+    Ok(optional_json(headers, body)?.unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -25,6 +25,8 @@ mod service_principals;
 mod session;
 mod snapshots;
 
+pub(crate) use auth::cookie;
+
 use std::sync::Arc;
 use std::time::Duration;
 

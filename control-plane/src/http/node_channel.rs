@@ -24,7 +24,7 @@ use super::auth::{bearer_token, Authed};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::AppState;
-use crate::service::{NodeIdentity, NodeStatus, ServiceError};
+use crate::service::{NodeIdentity, NodeStatus};
 
 /// An authenticated node (bearer node credential only).
 pub struct NodeAuthed(pub NodeIdentity);
@@ -37,11 +37,8 @@ impl FromRequestParts<Arc<AppState>> for NodeAuthed {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
-        match state.cp.authenticate_node(token).await {
-            Ok(node) => Ok(NodeAuthed(node)),
-            Err(ServiceError::Unauthenticated) => Err(ApiError::unauthenticated()),
-            Err(other) => Err(other.into()),
-        }
+        // A refused credential maps to 401 like a missing one (`From<ServiceError>`).
+        Ok(NodeAuthed(state.cp.authenticate_node(token).await?))
     }
 }
 

@@ -48,11 +48,8 @@ impl FromRequestParts<Arc<AppState>> for Operator {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
-        match state.platform.authenticate(token).await {
-            Ok(id) => Ok(Operator(id)),
-            Err(PlatformError::Unauthenticated) => Err(ApiError::unauthenticated()),
-            Err(other) => Err(other.into()),
-        }
+        // A refused token maps to 401 like a missing one (`From<PlatformError>`).
+        Ok(Operator(state.platform.authenticate(token).await?))
     }
 }
 
