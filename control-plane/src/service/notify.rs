@@ -1,8 +1,11 @@
-//! Fan-out of operation-change notifications from Postgres to in-process waiters.
+//! Fan-out of Postgres notifications (operation changes here, node-channel events in
+//! `node_channel::events`) to in-process waiters.
 //!
-//! One `LISTEN` connection per process feeds a broadcast channel; every `wait` call subscribes
-//! and filters for its operation id. A database trigger emits the notifications, so changes
-//! made by any replica or by the provisioning engine wake waiters everywhere.
+//! One `LISTEN` connection per process and channel feeds a broadcast channel; every waiter
+//! subscribes and filters (an operation `wait` for its operation id, node-channel waiters for
+//! their node or command: see `node_channel::events`). Database triggers emit the
+//! notifications, so changes made by any replica or by the provisioning engine wake waiters
+//! everywhere.
 
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
@@ -17,12 +20,32 @@ pub const CHANNEL: &str = "coffer_operation_changed";
 /// re-reads its operation.
 pub const WAKE_ALL: Uuid = Uuid::nil();
 
-#[derive(Clone)]
-pub struct OperationEvents {
-    tx: broadcast::Sender<Uuid>,
+/// What one notification channel carries: its name, how a payload parses, and the event that
+/// tells every waiter to re-read (sent when notifications may have been lost).
+pub trait Notification: Clone + Send + 'static {
+    const CHANNEL: &'static str;
+    const WAKE_ALL: Self;
+    fn parse(payload: &str) -> Option<Self>;
 }
 
-impl Default for OperationEvents {
+/// Operation changes: the payload is the operation id.
+impl Notification for Uuid {
+    const CHANNEL: &'static str = CHANNEL;
+    const WAKE_ALL: Self = WAKE_ALL;
+    fn parse(payload: &str) -> Option<Self> {
+        Uuid::parse_str(payload).ok()
+    }
+}
+
+/// The in-process side of one channel: waiters subscribe and filter for what they await.
+#[derive(Clone)]
+pub struct Notifications<E> {
+    tx: broadcast::Sender<E>,
+}
+
+pub type OperationEvents = Notifications<Uuid>;
+
+impl<E: Clone> Default for Notifications<E> {
     fn default() -> Self {
         // Waiters that fall further behind than this re-read (Lagged), so the size only
         // trades memory for spurious re-reads.
@@ -31,8 +54,8 @@ impl Default for OperationEvents {
     }
 }
 
-impl OperationEvents {
-    pub fn subscribe(&self) -> broadcast::Receiver<Uuid> {
+impl<E: Notification> Notifications<E> {
+    pub fn subscribe(&self) -> broadcast::Receiver<E> {
         self.tx.subscribe()
     }
 
@@ -42,7 +65,7 @@ impl OperationEvents {
         pool: &PgPool,
         shutdown: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
-        pump(pool, CHANNEL, self.tx.clone(), |p| Uuid::parse_str(p).ok(), WAKE_ALL, shutdown).await
+        pump(pool, E::CHANNEL, self.tx.clone(), E::parse, E::WAKE_ALL, shutdown).await
     }
 }
 
@@ -50,7 +73,7 @@ impl OperationEvents {
 /// accepts is sent on; after a lost connection (which `try_recv` re-establishes) or an error,
 /// `wake_all` is sent, since notifications may have been missed. Returns once `LISTEN` is
 /// active, so no later change is missed; the task ends with `shutdown`.
-pub(crate) async fn pump<E: Clone + Send + 'static>(
+async fn pump<E: Clone + Send + 'static>(
     pool: &PgPool,
     channel: &'static str,
     tx: broadcast::Sender<E>,

@@ -9,12 +9,9 @@
 
 use std::time::Duration;
 
-use sqlx::PgPool;
-use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::service::notify::pump;
+use crate::service::notify::{Notification, Notifications};
 
 /// Channel name used by the `notify_node_command` trigger.
 pub const CHANNEL: &str = "coffer_node_command";
@@ -49,33 +46,13 @@ impl NodeEvent {
     }
 }
 
-#[derive(Clone)]
-pub struct NodeEvents {
-    tx: broadcast::Sender<NodeEvent>,
-}
+pub type NodeEvents = Notifications<NodeEvent>;
 
-impl Default for NodeEvents {
-    fn default() -> Self {
-        // A waiter that falls further behind re-reads (Lagged); the size only trades memory
-        // for spurious re-reads.
-        let (tx, _) = broadcast::channel(1024);
-        Self { tx }
-    }
-}
-
-impl NodeEvents {
-    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
-        self.tx.subscribe()
-    }
-
-    /// Starts listening; returns once `LISTEN` is active so no later change is missed.
-    pub async fn listen(
-        &self,
-        pool: &PgPool,
-        shutdown: CancellationToken,
-    ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
-        let tx = self.tx.clone();
-        pump(pool, CHANNEL, tx, NodeEvent::parse, NodeEvent::WakeAll, shutdown).await
+impl Notification for NodeEvent {
+    const CHANNEL: &'static str = CHANNEL;
+    const WAKE_ALL: Self = NodeEvent::WakeAll;
+    fn parse(payload: &str) -> Option<Self> {
+        NodeEvent::parse(payload)
     }
 }
 
