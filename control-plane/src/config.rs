@@ -12,6 +12,8 @@
 //! body_limit_bytes = 65536
 //! secure_cookies = false          # set true when clients reach the API over TLS
 //! allowed_origins = []            # e.g. ["https://console.coffer.example"]
+//! # Serve HTTPS directly (rustls). Unset: plain HTTP, for TLS terminated in front.
+//! # tls = { cert_file = "/etc/coffer/tls/chain.pem", key_file = "/etc/coffer/tls/key.pem" }
 //!
 //! [database]
 //! url = "postgres://coffer@localhost/coffer"
@@ -130,13 +132,26 @@ pub struct HttpSettings {
     pub listen_addr: SocketAddr,
     /// Largest accepted request body. Every JSON body in the API is small.
     pub body_limit_bytes: usize,
-    /// Mark the session cookie `Secure`. Enable whenever the API is reached over TLS
-    /// (TLS terminates in front of this process, so it cannot detect that itself).
+    /// Mark the session cookie `Secure`. Enable whenever the API is reached over TLS (when
+    /// TLS terminates in front of this process, it cannot detect that itself).
     pub secure_cookies: bool,
     /// Origins allowed to make cookie-authenticated changes (the web console), such as
     /// `https://console.coffer.example`. Empty: the `Origin` must match the request's `Host`,
     /// which is right unless a proxy rewrites `Host`.
     pub allowed_origins: Vec<String>,
+    /// Serve HTTPS on `listen_addr` (env `COFFER_HTTP__TLS__CERT_FILE`, `..._KEY_FILE`).
+    /// Unset: plain HTTP, for a proxy or load balancer that terminates TLS in front.
+    pub tls: Option<TlsSettings>,
+}
+
+/// PEM files for the API listener, read once at start-up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// The server certificate followed by any intermediates.
+    pub cert_file: std::path::PathBuf,
+    /// Its private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: std::path::PathBuf,
 }
 
 impl Default for HttpSettings {
@@ -146,6 +161,7 @@ impl Default for HttpSettings {
             body_limit_bytes: 64 * 1024,
             secure_cookies: false,
             allowed_origins: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -367,6 +383,21 @@ mod tests {
             assert_eq!(s.database.url.expose_secret(), "postgres://env");
             assert_eq!(s.http.listen_addr.port(), 9000);
             assert_eq!(s.auth.access_token_ttl_secs, 3600);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn listener_tls_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("COFFER_DATABASE__URL", "postgres://env");
+            assert!(Settings::load(None).map_err(|e| e.to_string())?.http.tls.is_none());
+            jail.set_env("COFFER_HTTP__TLS__CERT_FILE", "/etc/coffer/chain.pem");
+            jail.set_env("COFFER_HTTP__TLS__KEY_FILE", "/etc/coffer/key.pem");
+            let tls = Settings::load(None).map_err(|e| e.to_string())?.http.tls;
+            let tls = tls.ok_or("http.tls was not set")?;
+            assert_eq!(tls.cert_file, Path::new("/etc/coffer/chain.pem"));
+            assert_eq!(tls.key_file, Path::new("/etc/coffer/key.pem"));
             Ok(())
         });
     }

@@ -1,8 +1,11 @@
 //! Wiring: connect and migrate the database, bind the listener, serve until cancelled.
 //!
 //! `build` does everything that can fail before traffic is accepted, so a misconfigured
-//! instance fails at start-up rather than on its first request. Port 0 is allowed: tests bind
-//! an ephemeral port and read it back with [`Application::local_addr`].
+//! instance fails at start-up rather than on its first request (unreadable `http.tls` files
+//! included). Port 0 is allowed: tests bind an ephemeral port and read it back with
+//! [`Application::local_addr`].
+
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,9 +25,12 @@ use crate::provisioning::{self, Engine};
 use crate::service::{ControlPlane, OperationEvents};
 use crate::snapshot_scheduler::SnapshotScheduler;
 use crate::store;
+use tls::TlsListener;
 
 pub struct Application {
     listener: TcpListener,
+    /// Set when `http.tls` is configured: the listener then serves HTTPS only.
+    tls: Option<tokio_rustls::TlsAcceptor>,
     local_addr: SocketAddr,
     pool: PgPool,
     cp: ControlPlane,
@@ -66,6 +72,8 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let msp = Arc::new(MspSigner::load(&settings.msp)?);
         settings.provisioning.msp_public_key = Some(msp.public_key_b64().to_owned());
+        let tls = settings.http.tls.as_ref().map(tls::acceptor).transpose()?;
+        settings.provisioning.load_control_plane_ca()?;
         let pool =
             store::connect(&settings.database).await.context("connecting to the database")?;
         store::migrate(&pool).await.context("running database migrations")?;
@@ -104,6 +112,7 @@ impl Application {
         };
         Ok(Application {
             listener,
+            tls,
             local_addr,
             pool,
             cp,
@@ -152,7 +161,8 @@ impl Application {
         let state = Arc::new(AppState {
             cp: self.cp,
             shutdown: shutdown.clone(),
-            secure_cookies: self.settings.http.secure_cookies,
+            // Served over TLS here, the cookie can only ever travel over TLS.
+            secure_cookies: self.settings.http.secure_cookies || self.tls.is_some(),
             allowed_origins: self
                 .settings
                 .http
@@ -165,11 +175,18 @@ impl Application {
         let app = http::router(state, self.settings.http.body_limit_bytes);
         let engine_task = self.engine.map(|e| tokio::spawn(e.run(shutdown.child_token())));
         let sweeper_task = self.sweeper.map(|s| tokio::spawn(s.run(shutdown.child_token())));
-        tracing::info!(addr = %self.local_addr, "control plane listening");
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await
-            .context("serving HTTP")?;
+        let stopped = shutdown.clone().cancelled_owned();
+        let https = self.tls.is_some();
+        tracing::info!(addr = %self.local_addr, https, "control plane listening");
+        match self.tls {
+            Some(acceptor) => {
+                let listener = TlsListener::new(self.listener, acceptor)
+                    .context("starting the TLS listener")?;
+                axum::serve(listener, app).with_graceful_shutdown(stopped).await
+            }
+            None => axum::serve(self.listener, app).with_graceful_shutdown(stopped).await,
+        }
+        .context("serving HTTP")?;
         shutdown.cancel();
         if let Some(task) = engine_task {
             let _ = task.await;

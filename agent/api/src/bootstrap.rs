@@ -37,6 +37,10 @@ pub struct BootstrapDocument {
     pub audit_bucket: String,
     /// Where the agent registers and pulls from.
     pub control_plane_url: String,
+    /// PEM CA bundle the agent trusts for `control_plane_url` in addition to the system roots
+    /// (a control plane behind a private CA). Public material only. Absent: system roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_plane_ca_pem: Option<String>,
     /// Base64 Ed25519 key that signs operator-policy bundles (see `msp`); absent on documents
     /// written before bundles existed, in which case the node applies none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +112,7 @@ mod tests {
             snapshot_bucket: "s".into(),
             audit_bucket: "a".into(),
             control_plane_url: "https://cp.example".into(),
+            control_plane_ca_pem: None,
             msp_public_key: Some("AAAA".into()),
             join_token: token.map(|t| JoinToken::new(t.into())),
         }
@@ -122,6 +127,17 @@ mod tests {
             let decoded = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
             assert_eq!(decoded, bytes);
         }
+    }
+
+    #[test]
+    fn ca_bundle_is_optional_on_the_wire() {
+        let plain = doc(None);
+        let json = String::from_utf8(plain.to_user_data().unwrap()).unwrap();
+        assert!(!json.contains("control_plane_ca_pem"), "absent, not null: older agents");
+        let mut with_ca = doc(None);
+        with_ca.control_plane_ca_pem = Some("-----BEGIN CERTIFICATE-----\n".into());
+        let bytes = with_ca.to_user_data().unwrap();
+        assert_eq!(BootstrapDocument::from_user_data(&bytes).unwrap(), with_ca);
     }
 
     #[test]

@@ -105,6 +105,7 @@ mod tests {
             snapshot_bucket: "s".into(),
             audit_bucket: "a".into(),
             control_plane_url: "https://cp".into(),
+            control_plane_ca_pem: None,
             msp_public_key: None,
             join_token: None,
         }

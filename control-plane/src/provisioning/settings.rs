@@ -4,6 +4,7 @@
 //! laptop) must not start launching machines. Everything time-related is in milliseconds so
 //! tests can run the engine with short leases and back-offs.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -31,6 +32,12 @@ pub struct ProvisioningSettings {
     pub kms_deletion_window_days: i32,
     /// Base URL nodes use to reach this control plane; goes into every bootstrap document.
     pub control_plane_url: String,
+    /// PEM bundle of the CA(s) nodes trust for `control_plane_url` besides their system roots
+    /// (a private CA). Copied into every bootstrap document, hence small. Unset: system roots.
+    pub control_plane_ca_file: Option<PathBuf>,
+    /// The contents of `control_plane_ca_file`, read and checked once at start-up.
+    #[serde(skip)]
+    pub control_plane_ca_pem: Option<String>,
     pub aws: AwsConnectSettings,
     /// Give every cluster bucket a policy denying requests without TLS. Off only where the S3
     /// endpoint is plain HTTP (the local moto stack), or nothing could reach the buckets.
@@ -53,6 +60,8 @@ impl Default for ProvisioningSettings {
             bucket_retention_days: 30,
             kms_deletion_window_days: 30,
             control_plane_url: "http://127.0.0.1:8080".to_owned(),
+            control_plane_ca_file: None,
+            control_plane_ca_pem: None,
             aws: AwsConnectSettings::default(),
             tls_only_buckets: true,
             msp_public_key: None,
@@ -108,7 +117,40 @@ impl Default for AwsConnectSettings {
     }
 }
 
+/// Largest CA bundle copied into user data: EC2 allows 16 KiB for the whole document.
+pub const MAX_CONTROL_PLANE_CA_BYTES: usize = 8 * 1024;
+
+/// `provisioning.control_plane_ca_file` cannot go into bootstrap documents.
+#[derive(Debug, thiserror::Error)]
+pub enum CaFileError {
+    #[error("provisioning.control_plane_ca_file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("provisioning.control_plane_ca_file {path}: {problem}")]
+    Invalid { path: String, problem: &'static str },
+}
+
 impl ProvisioningSettings {
+    /// Reads `control_plane_ca_file`, if set, into `control_plane_ca_pem`, refusing a file
+    /// that is too large for user data or holds no PEM certificate (nodes would then fail to
+    /// reach the control plane long after start-up).
+    pub fn load_control_plane_ca(&mut self) -> Result<(), CaFileError> {
+        let Some(path) = &self.control_plane_ca_file else { return Ok(()) };
+        let shown = path.display().to_string();
+        let invalid = |problem| CaFileError::Invalid { path: shown.clone(), problem };
+        let bytes = std::fs::read(path)
+            .map_err(|source| CaFileError::Read { path: shown.clone(), source })?;
+        if bytes.len() > MAX_CONTROL_PLANE_CA_BYTES {
+            return Err(invalid("larger than 8 KiB; bootstrap documents must fit in user data"));
+        }
+        let pem = String::from_utf8(bytes).map_err(|_| invalid("not a PEM text file"))?;
+        let certs = rustls_pemfile::certs(&mut pem.as_bytes()).collect::<Result<Vec<_>, _>>();
+        if !certs.is_ok_and(|c| !c.is_empty()) {
+            return Err(invalid("holds no PEM certificate"));
+        }
+        self.control_plane_ca_pem = Some(pem);
+        Ok(())
+    }
+
     pub fn poll_interval(&self) -> Duration {
         Duration::from_millis(self.poll_interval_ms)
     }
@@ -192,5 +234,33 @@ mod tests {
         check(|s| s.retry.initial_backoff_ms = 60_000, false);
         check(|s| s.control_plane_url = "ftp://x".into(), false);
         check(|s| s.aws.access_key_id = Some("AKIA".into()), false);
+    }
+
+    #[test]
+    fn control_plane_ca_file_is_checked_and_loaded() {
+        let dir = std::env::temp_dir().join(format!("coffer-ca-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let load = |name: &str, contents: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, contents).unwrap();
+            let mut s =
+                ProvisioningSettings { control_plane_ca_file: Some(path), ..Default::default() };
+            s.load_control_plane_ca().map(|()| s.control_plane_ca_pem)
+        };
+        let mut none = ProvisioningSettings::default();
+        assert!(none.load_control_plane_ca().is_ok() && none.control_plane_ca_pem.is_none());
+        // A syntactically valid PEM block is enough here; rustls checks the DER at the node.
+        let pem = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+        assert_eq!(load("ok.pem", pem.as_bytes()).unwrap().as_deref(), Some(pem));
+        let e = load("empty.pem", b"not a certificate").unwrap_err().to_string();
+        assert!(e.contains("holds no PEM certificate"), "{e}");
+        let big = pem.repeat(MAX_CONTROL_PLANE_CA_BYTES / pem.len() + 1);
+        assert!(load("big.pem", big.as_bytes()).unwrap_err().to_string().contains("8 KiB"));
+        let mut missing = ProvisioningSettings {
+            control_plane_ca_file: Some(dir.join("absent.pem")),
+            ..Default::default()
+        };
+        assert!(matches!(missing.load_control_plane_ca(), Err(CaFileError::Read { .. })));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

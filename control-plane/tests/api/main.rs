@@ -33,3 +33,4 @@ mod service_principals;
 mod session;
 mod shapes;
 mod snapshots;
+mod tls;

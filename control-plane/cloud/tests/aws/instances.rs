@@ -55,6 +55,7 @@ fn spec(
             snapshot_bucket: BucketPurpose::Snapshots.bucket_name(c),
             audit_bucket: BucketPurpose::Audit.bucket_name(c),
             control_plane_url: "https://control.example".to_owned(),
+            control_plane_ca_pem: None,
             msp_public_key: None,
             join_token: Some(JoinToken::new(format!("join-{node}"))),
         },

@@ -114,6 +114,7 @@ pub async fn launch(ctx: &StepCtx) -> Result<Progress, StepError> {
                 snapshot_bucket: bucket(BucketPurpose::Snapshots),
                 audit_bucket: bucket(BucketPurpose::Audit),
                 control_plane_url: ctx.settings.control_plane_url.clone(),
+                control_plane_ca_pem: ctx.settings.control_plane_ca_pem.clone(),
                 msp_public_key: ctx.settings.msp_public_key.clone(),
                 join_token: Some(token),
             },
