@@ -18,8 +18,13 @@ const MAX_SNAPSHOT_BYTES: usize = 1 << 30;
 #[derive(Clone, Copy, Debug)]
 pub struct PeerAddr(pub std::net::SocketAddr);
 
-pub async fn fallback() -> Response {
-    http_error(StatusCode::NOT_FOUND, "not found")
+/// Everything not routed explicitly: the Vault API under `/v1/`, else 404.
+pub async fn fallback(state: State<AppState>, req: axum::extract::Request) -> Response {
+    if req.uri().path().starts_with("/v1/") {
+        v1(state, req).await
+    } else {
+        http_error(StatusCode::NOT_FOUND, "not found")
+    }
 }
 
 fn token_from(headers: &http::HeaderMap) -> Option<ClientToken> {

@@ -10,7 +10,6 @@ pub use handler::PeerAddr;
 mod render;
 
 use crate::core::Core;
-use axum::routing::any;
 use axum::Router;
 use std::sync::Arc;
 
@@ -31,9 +30,8 @@ pub fn router(core: Arc<Core>, max_request_size: usize, unauthenticated_metrics:
     } else {
         Router::new()
     };
-    router
-        .route("/v1/{*path}", any(handler::v1))
-        .route("/v1/", any(handler::v1))
-        .fallback(handler::fallback)
-        .with_state(state)
+    // `/v1/*` is served from the fallback rather than a `/v1/{*path}` route: the handler reads
+    // the URI itself, and a wildcard route would build (allocate) its unused path parameter on
+    // every request.
+    router.fallback(handler::fallback).with_state(state)
 }
