@@ -1,7 +1,9 @@
 //! The agent's typed configuration and its command line.
 //!
 //! `coffer-agent run --bootstrap FILE|--user-data FILE --server-bin PATH --data-dir DIR
-//! --listen ADDR [--advertise-addr URL] [--instance-id ID]`. The advertise address is where
+//! --listen ADDR [--advertise-addr URL] [--instance-id ID] [--control-plane-ca FILE]`. The CA
+//! file (PEM) is trusted for the control plane on top of the system roots and of the bootstrap
+//! document's `control_plane_ca_pem`. The advertise address is where
 //! customers reach this node's API (reported in heartbeats); it defaults to `http://{listen}`. The KMS endpoint override comes from `AWS_ENDPOINT_URL`
 //! (moto in tests, a VPC endpoint in production); credentials come from the AWS default chain
 //! (the instance role) unless a caller embeds the agent with explicit ones.
@@ -15,7 +17,8 @@ use secrecy::SecretString;
 use crate::audit_ship::ShipSettings;
 
 pub const USAGE: &str = "usage: coffer-agent run (--bootstrap FILE | --user-data FILE) \
---server-bin PATH --data-dir DIR --listen ADDR [--advertise-addr URL] [--instance-id ID]";
+--server-bin PATH --data-dir DIR --listen ADDR [--advertise-addr URL] [--instance-id ID] \
+[--control-plane-ca FILE]";
 
 /// Where the bootstrap document comes from. Both hold the same document; `UserData` is the raw
 /// EC2 user data file (JSON or base64 of it).
@@ -62,6 +65,8 @@ pub struct AgentConfig {
     pub advertise_addr: String,
     /// The EC2 instance id sent at registration.
     pub instance_id: String,
+    /// Extra PEM CA bundle trusted for the control plane (`--control-plane-ca`).
+    pub control_plane_ca: Option<PathBuf>,
     /// KMS endpoint override (`AWS_ENDPOINT_URL`).
     pub kms_endpoint: Option<String>,
     /// `None`: the AWS default credential chain.
@@ -93,7 +98,7 @@ where
     }
     let (mut bootstrap, mut server_bin, mut data_dir, mut listen, mut instance_id) =
         (None, None, None, None, None);
-    let mut advertise_addr: Option<String> = None;
+    let (mut advertise_addr, mut control_plane_ca): (Option<String>, Option<String>) = (None, None);
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
             Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
@@ -121,6 +126,7 @@ where
             "--listen" => &mut listen,
             "--instance-id" => &mut instance_id,
             "--advertise-addr" => &mut advertise_addr,
+            "--control-plane-ca" => &mut control_plane_ca,
             _ => return Err(usage(format!("unknown flag {name:?}"))),
         };
         *slot = Some(value);
@@ -144,6 +150,7 @@ where
         listen,
         advertise_addr,
         instance_id: instance_id.unwrap_or_else(|| "unknown".to_owned()),
+        control_plane_ca: control_plane_ca.map(PathBuf::from),
         kms_endpoint: env("AWS_ENDPOINT_URL").filter(|s| !s.trim().is_empty()),
         aws_credentials: None,
         audit_ship: ShipSettings::from_env(&env),
@@ -211,6 +218,11 @@ mod tests {
         check("run --bootstrap /b --server-bin /s --data-dir /d --listen nope", Err("not an ip"));
         check(&format!("run --bootstrap /b {base} --frob 1"), Err("unknown flag \"--frob\""));
         check(&format!("run {base} --bootstrap"), Err("--bootstrap needs a value"));
+        let with_ca = format!("run --bootstrap /b {base} --control-plane-ca /etc/cp-ca.pem");
+        let cfg = parse_args(args(&with_ca), |_| None).unwrap();
+        assert_eq!(cfg.control_plane_ca.as_deref(), Some(Path::new("/etc/cp-ca.pem")));
+        let cfg = parse_args(args(&format!("run --bootstrap /b {base}")), |_| None).unwrap();
+        assert_eq!(cfg.control_plane_ca, None);
         check("serve", Err("unknown command"));
         check("", Err("a command is required"));
     }

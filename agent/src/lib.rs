@@ -27,6 +27,7 @@ pub mod run;
 pub mod s3;
 pub mod server;
 pub mod snapshots;
+pub mod tls;
 pub mod vault;
 pub mod vault_snapshots;
 

@@ -13,12 +13,13 @@ use coffer_node_api::{
 use serde::Deserialize;
 
 use crate::files::{self, FileError};
+use crate::tls::{self, ControlPlaneTls};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
     #[error("the bootstrap document carries no join token and no node credential is stored")]
     NoJoinToken,
-    #[error("cannot reach the control plane at {url}: {source}")]
+    #[error("cannot reach the control plane at {url}: {}", tls::describe(.source))]
     Transport { url: String, source: reqwest::Error },
     #[error("the control plane refused the registration (HTTP {status}, {code}): {message}")]
     Refused { status: u16, code: String, message: String },
@@ -54,9 +55,11 @@ struct ErrorDetail {
     message: String,
 }
 
-/// Registers once and stores the node credential under `data_dir`.
+/// Registers once and stores the node credential under `data_dir`, trusting `trust` for the
+/// control plane's certificate.
 pub async fn register(
     doc: &BootstrapDocument,
+    trust: &ControlPlaneTls,
     instance_id: &str,
     data_dir: &Path,
 ) -> Result<Registration, RegisterError> {
@@ -67,15 +70,20 @@ pub async fn register(
     let join_token = doc.join_token.clone().ok_or(RegisterError::NoJoinToken)?;
     let url = format!("{}{REGISTER_PATH}", doc.control_plane_url.trim_end_matches('/'));
     let transport = |source| RegisterError::Transport { url: url.clone(), source };
-    let http =
-        reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(transport)?;
+    let http = trust.client().map_err(transport)?;
     let req = RegisterNodeRequest {
         join_token,
         instance_id: instance_id.to_owned(),
         node_index: doc.node_index,
         cluster_id: Some(doc.cluster_id),
     };
-    let resp = http.post(&url).json(&req).send().await.map_err(transport)?;
+    let resp = http
+        .post(&url)
+        .json(&req)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .map_err(transport)?;
     let status = resp.status();
     let body = resp.bytes().await.map_err(transport)?;
     if !status.is_success() {

@@ -25,6 +25,7 @@ use crate::provision::{Outcome, ProvisionError, Provisioner, StatePaths};
 use crate::register::{self, RegisterError, Registration};
 use crate::server::{self, ServerCommand, ServerError, ServerLayout, Supervisor};
 use crate::snapshots::SnapshotCtx;
+use crate::tls::{ControlPlaneTls, TlsError};
 use crate::vault::VaultClient;
 
 /// How long a starting server may take to answer HTTP at all.
@@ -44,6 +45,8 @@ pub enum RunError {
     Provision(#[from] ProvisionError),
     #[error("registration: {0}")]
     Register(#[from] RegisterError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("cannot wait for a shutdown signal: {0}")]
     Signal(#[source] std::io::Error),
     #[error(transparent)]
@@ -64,6 +67,8 @@ pub struct Node {
     pub s3: aws_sdk_s3::Client,
     /// The local server's base URL (`http://{listen}`).
     pub server_addr: String,
+    /// The certificates trusted for the control plane.
+    pub control_plane_tls: ControlPlaneTls,
     pub supervisor: Supervisor,
 }
 
@@ -72,6 +77,8 @@ impl Node {
     /// until it answers `sys/health` (in any state).
     pub async fn start(cfg: &AgentConfig) -> Result<Node, RunError> {
         let doc = bootstrap::load(cfg.bootstrap.path())?;
+        // Before the server starts: a bad CA file is a configuration error, found at once.
+        let control_plane_tls = ControlPlaneTls::load(&doc, cfg.control_plane_ca.as_deref())?;
         let layout = ServerLayout::new(&cfg.data_dir);
         server::prepare_dirs(&layout.data_dir, &layout.audit_file())?;
         let text = server::render(&doc, &layout, cfg.listen, cfg.kms_endpoint.as_deref())?;
@@ -110,7 +117,7 @@ impl Node {
             cfg.aws_credentials.as_ref(),
         )
         .await;
-        Ok(Node { doc, layout, vault, seal, s3, server_addr, supervisor })
+        Ok(Node { doc, layout, vault, seal, s3, server_addr, control_plane_tls, supervisor })
     }
 
     /// Provisions the server (idempotent).
@@ -121,7 +128,8 @@ impl Node {
 
     /// Registers with the control plane unless already registered.
     pub async fn register(&self, instance_id: &str) -> Result<Registration, RunError> {
-        Ok(register::register(&self.doc, instance_id, &self.layout.data_dir).await?)
+        let data_dir = &self.layout.data_dir;
+        Ok(register::register(&self.doc, &self.control_plane_tls, instance_id, data_dir).await?)
     }
 
     /// The agent's own token (written at provisioning).
@@ -167,7 +175,11 @@ impl Node {
         cancel: CancellationToken,
     ) -> Result<(), RunError> {
         let advertise_addr = cfg.advertise_addr.as_str();
-        let cp = ControlPlane::new(&self.doc.control_plane_url, self.node_credential()?)?;
+        let cp = ControlPlane::new(
+            &self.doc.control_plane_url,
+            &self.control_plane_tls,
+            self.node_credential()?,
+        )?;
         let handlers = Arc::new(self.handlers()?);
         let journal =
             Journal::open(&channel::journal_path(&self.layout.data_dir), channel::unix_now())?;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use axum::{extract::State, http::StatusCode, routing::post, Json, Router};
 use coffer_agent::register::{self, credential_path, RegisterError, Registration};
+use coffer_agent::tls::ControlPlaneTls;
 use coffer_node_api::{BootstrapDocument, JoinToken, BOOTSTRAP_VERSION};
 use serde_json::{json, Value};
 
@@ -58,6 +59,7 @@ fn doc(url: &str, token: Option<&str>) -> BootstrapDocument {
         snapshot_bucket: "s".into(),
         audit_bucket: "a".into(),
         control_plane_url: format!("{url}/"),
+        control_plane_ca_pem: None,
         msp_public_key: None,
         join_token: token.map(|t| JoinToken::new(t.into())),
     }
@@ -69,7 +71,7 @@ async fn registers_once_and_stores_the_credential_privately() {
     let dir = tempfile::tempdir().unwrap();
     let d = doc(&url, Some(GOOD_TOKEN));
     assert_eq!(
-        register::register(&d, "i-0abc", dir.path()).await.unwrap(),
+        register::register(&d, &ControlPlaneTls::default(), "i-0abc", dir.path()).await.unwrap(),
         Registration::Registered
     );
     let path = credential_path(dir.path());
@@ -77,7 +79,7 @@ async fn registers_once_and_stores_the_credential_privately() {
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     // The join token is spent: a second run must not call the control plane at all.
     assert_eq!(
-        register::register(&d, "i-0abc", dir.path()).await.unwrap(),
+        register::register(&d, &ControlPlaneTls::default(), "i-0abc", dir.path()).await.unwrap(),
         Registration::AlreadyRegistered
     );
     assert_eq!(cp.calls.load(Ordering::SeqCst), 1);
@@ -87,8 +89,14 @@ async fn registers_once_and_stores_the_credential_privately() {
 async fn refusals_are_clear_errors_and_store_nothing() {
     let (url, _cp) = control_plane().await;
     let dir = tempfile::tempdir().unwrap();
-    let e =
-        register::register(&doc(&url, Some("cjt_wrong")), "i-0abc", dir.path()).await.unwrap_err();
+    let e = register::register(
+        &doc(&url, Some("cjt_wrong")),
+        &ControlPlaneTls::default(),
+        "i-0abc",
+        dir.path(),
+    )
+    .await
+    .unwrap_err();
     match &e {
         RegisterError::Refused { status, code, message } => {
             assert_eq!((*status, code.as_str()), (401, "unauthenticated"));
@@ -99,7 +107,9 @@ async fn refusals_are_clear_errors_and_store_nothing() {
     assert!(!e.to_string().contains("cjt_wrong"), "the token never reaches an error: {e}");
     assert!(!credential_path(dir.path()).exists());
 
-    let e = register::register(&doc(&url, None), "i-0abc", dir.path()).await.unwrap_err();
+    let e = register::register(&doc(&url, None), &ControlPlaneTls::default(), "i-0abc", dir.path())
+        .await
+        .unwrap_err();
     assert!(matches!(e, RegisterError::NoJoinToken), "{e:?}");
 
     // Nobody listening: a transport error naming the URL.
@@ -107,7 +117,13 @@ async fn refusals_are_clear_errors_and_store_nothing() {
         "http://{}",
         std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
     );
-    let e =
-        register::register(&doc(&dead, Some(GOOD_TOKEN)), "i-0abc", dir.path()).await.unwrap_err();
+    let e = register::register(
+        &doc(&dead, Some(GOOD_TOKEN)),
+        &ControlPlaneTls::default(),
+        "i-0abc",
+        dir.path(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(e, RegisterError::Transport { .. }), "{e:?}");
 }

@@ -18,9 +18,11 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 /// Slack on top of the poll's own wait before the client gives up on it.
 const POLL_SLACK: Duration = Duration::from_secs(15);
 
+use crate::tls::{self, ControlPlaneTls};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ChannelError {
-    #[error("{what}: transport error: {source}")]
+    #[error("{what}: transport error: {}", tls::describe(.source))]
     Transport { what: &'static str, source: reqwest::Error },
     #[error("{what}: the control plane answered HTTP {status}")]
     Status { what: &'static str, status: StatusCode },
@@ -51,9 +53,14 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
-    /// `base`: the control plane URL from the bootstrap document; `credential`: the node's.
-    pub fn new(base: &str, credential: SecretString) -> Result<ControlPlane, reqwest::Error> {
-        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build()?;
+    /// `base`: the control plane URL from the bootstrap document; `trust`: the certificates
+    /// trusted for it; `credential`: the node's.
+    pub fn new(
+        base: &str,
+        trust: &ControlPlaneTls,
+        credential: SecretString,
+    ) -> Result<ControlPlane, reqwest::Error> {
+        let http = trust.client()?;
         Ok(ControlPlane { http, base: base.trim_end_matches('/').to_owned(), credential })
     }
 

@@ -81,6 +81,7 @@ pub fn document(
         snapshot_bucket: "snapshots".into(),
         audit_bucket: "audit".into(),
         control_plane_url: control_plane_url.into(),
+        control_plane_ca_pem: None,
         msp_public_key: None,
         join_token: join_token.map(|t| JoinToken::new(t.into())),
     }
@@ -98,6 +99,7 @@ pub fn config(dir: &std::path::Path, moto: &Moto, doc: &BootstrapDocument) -> Ag
         listen,
         advertise_addr: format!("http://{listen}"),
         instance_id: "i-0123456789abcdef0".into(),
+        control_plane_ca: None,
         kms_endpoint: Some(moto.url.clone()),
         aws_credentials: Some(credentials()),
         audit_ship: coffer_agent::audit_ship::ShipSettings::default(),
