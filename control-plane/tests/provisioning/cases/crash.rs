@@ -82,11 +82,37 @@ async fn assert_each_step_once(env: &TestEnv, op: Uuid) {
     }
 }
 
-async fn crash_during_create(step: &str) {
-    let env = TestEnv::new(REGION).await;
+/// A control plane with the fault hook: it exits right after committing `step`.
+async fn start_crashing_after(env: &TestEnv, step: &str) -> CpProcess {
     let mut config = env.config();
     config.exit_after_step = Some(step.to_owned());
-    let mut first = env.start(&config).await;
+    env.start(&config).await
+}
+
+/// Waits for the hooked process to exit through its fault hook, and checks that `op` stopped
+/// right after `step`.
+async fn assert_crashed_after(env: &TestEnv, cp: &mut CpProcess, op: Uuid, step: &str) {
+    let status = cp.wait_exit(WITHIN).await;
+    assert_eq!(status.code(), Some(137), "output:\n{}", cp.output());
+    assert_stopped_after(env, op, step).await;
+}
+
+/// A running one-node dev cluster, made through a control plane that is stopped again: the
+/// environment, the customer who owns the cluster, and the cluster.
+async fn running_cluster() -> (TestEnv, Api, Created) {
+    let env = TestEnv::new(REGION).await;
+    let setup = env.start(&env.config()).await;
+    let api = Api::sign_up(&setup.base).await;
+    let created = api.create_cluster("dev", REGION, &["203.0.113.0/24"]).await;
+    api.register_nodes(&env.aws, &created.cref, 1, WITHIN).await;
+    api.wait_succeeded(created.op, WITHIN).await;
+    setup.stop().await;
+    (env, api, created)
+}
+
+async fn crash_during_create(step: &str) {
+    let env = TestEnv::new(REGION).await;
+    let mut first = start_crashing_after(&env, step).await;
     let api = Api::sign_up(&first.base).await;
     let created = api.create_cluster("dev", REGION, &["203.0.113.0/24"]).await;
     let mut registered = until_crashed(&env, &api, &created, &mut first).await;
@@ -109,21 +135,10 @@ async fn crash_during_create(step: &str) {
 }
 
 async fn crash_during_delete(step: &str) {
-    let env = TestEnv::new(REGION).await;
-    let setup = env.start(&env.config()).await;
-    let api = Api::sign_up(&setup.base).await;
-    let created = api.create_cluster("dev", REGION, &["203.0.113.0/24"]).await;
-    api.register_nodes(&env.aws, &created.cref, 1, WITHIN).await;
-    api.wait_succeeded(created.op, WITHIN).await;
-    setup.stop().await;
-
-    let mut config = env.config();
-    config.exit_after_step = Some(step.to_owned());
-    let mut first = env.start(&config).await;
+    let (env, api, created) = running_cluster().await;
+    let mut first = start_crashing_after(&env, step).await;
     let delete = api.at(&first.base).delete_cluster(&created.cref).await;
-    let status = first.wait_exit(WITHIN).await;
-    assert_eq!(status.code(), Some(137), "output:\n{}", first.output());
-    assert_stopped_after(&env, delete.op, step).await;
+    assert_crashed_after(&env, &mut first, delete.op, step).await;
 
     let second = env.start(&env.config()).await;
     api.at(&second.base).wait_succeeded(delete.op, WITHIN).await;
@@ -137,25 +152,14 @@ async fn crash_during_delete(step: &str) {
 }
 
 async fn crash_during_update(step: &str) {
-    let env = TestEnv::new(REGION).await;
-    let setup = env.start(&env.config()).await;
-    let api = Api::sign_up(&setup.base).await;
-    let created = api.create_cluster("dev", REGION, &["203.0.113.0/24"]).await;
-    api.register_nodes(&env.aws, &created.cref, 1, WITHIN).await;
-    api.wait_succeeded(created.op, WITHIN).await;
-    setup.stop().await;
-
-    let mut config = env.config();
-    config.exit_after_step = Some(step.to_owned());
-    let mut first = env.start(&config).await;
+    let (env, api, created) = running_cluster().await;
+    let mut first = start_crashing_after(&env, step).await;
     let allow = ["192.0.2.0/28", "198.51.100.0/24"];
     let update = api
         .at(&first.base)
         .patch_cluster(&created.cref, &serde_json::json!({"ip_allow_list": allow}))
         .await;
-    let status = first.wait_exit(WITHIN).await;
-    assert_eq!(status.code(), Some(137), "output:\n{}", first.output());
-    assert_stopped_after(&env, update.op, step).await;
+    assert_crashed_after(&env, &mut first, update.op, step).await;
 
     let second = env.start(&env.config()).await;
     api.at(&second.base).wait_succeeded(update.op, WITHIN).await;

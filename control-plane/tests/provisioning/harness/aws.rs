@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use aws_sdk_ec2::types::Filter;
+use aws_sdk_ec2::types::{Filter, Instance};
 use coffer_cloud::{BootstrapDocument, ClusterRef};
 
 /// The principal the control plane under test runs as (it administers every cluster key).
@@ -233,33 +233,10 @@ impl Aws {
     pub async fn census_all(&self) -> HashMap<String, Census> {
         let mut all: HashMap<String, Census> = HashMap::new();
         let tagged = Filter::builder().name("tag-key").values(TAG_CLUSTER).build();
-        let live = Filter::builder()
-            .name("instance-state-name")
-            .values("pending")
-            .values("running")
-            .values("stopping")
-            .values("stopped")
-            .values("shutting-down")
-            .build();
-        let mut token = None;
-        loop {
-            let page = self
-                .ec2
-                .describe_instances()
-                .filters(tagged.clone())
-                .filters(live.clone())
-                .set_next_token(token)
-                .send()
-                .await
-                .unwrap();
-            for inst in page.reservations().iter().flat_map(|r| r.instances()) {
-                if let Some(id) = tag_value(inst.tags().iter().map(|t| (t.key(), t.value()))) {
-                    all.entry(id).or_default().instances += 1;
-                }
-            }
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
+        let states = ["pending", "running", "stopping", "stopped", "shutting-down"];
+        for inst in self.tagged_instances(&states).await {
+            if let Some(id) = tag_value(inst.tags().iter().map(|t| (t.key(), t.value()))) {
+                all.entry(id).or_default().instances += 1;
             }
         }
         let groups =
@@ -323,12 +300,22 @@ impl Aws {
 
     /// Every live instance of a Coffer cluster in this region: `(cluster id, instance id)`.
     pub async fn all_instances(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for inst in self.tagged_instances(&["pending", "running"]).await {
+            let cluster = tag_value(inst.tags().iter().map(|t| (t.key(), t.value())));
+            if let (Some(c), Some(i)) = (cluster, inst.instance_id()) {
+                out.push((c, i.to_owned()));
+            }
+        }
+        out
+    }
+
+    /// Every instance in this region tagged with a Coffer cluster id and in one of `states`,
+    /// across result pages.
+    async fn tagged_instances(&self, states: &[&str]) -> Vec<Instance> {
         let tagged = Filter::builder().name("tag-key").values(TAG_CLUSTER).build();
-        let live = Filter::builder()
-            .name("instance-state-name")
-            .values("pending")
-            .values("running")
-            .build();
+        let states = states.iter().map(|s| (*s).to_owned()).collect();
+        let live = Filter::builder().name("instance-state-name").set_values(Some(states)).build();
         let mut out = Vec::new();
         let mut token = None;
         loop {
@@ -341,12 +328,7 @@ impl Aws {
                 .send()
                 .await
                 .unwrap();
-            for inst in page.reservations().iter().flat_map(|r| r.instances()) {
-                let cluster = tag_value(inst.tags().iter().map(|t| (t.key(), t.value())));
-                if let (Some(c), Some(i)) = (cluster, inst.instance_id()) {
-                    out.push((c, i.to_owned()));
-                }
-            }
+            out.extend(page.reservations().iter().flat_map(|r| r.instances()).cloned());
             token = page.next_token().map(str::to_owned);
             if token.is_none() {
                 return out;
