@@ -17,8 +17,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 use zeroize::Zeroizing;
 
-/// Beyond this many memos the map starts over (memos are re-rendered on demand).
-const MAX_ENTRIES: usize = 50_000;
+/// Rendered bytes held before the map starts over (memos are re-rendered on demand).
+const MAX_BYTES: usize = 32 << 20;
+/// Larger bodies are not memoised (the barrier does not cache such records either, so a memo
+/// of one could never be used).
+const MAX_BODY: usize = 64 << 10;
 
 struct Memo {
     source: Weak<Zeroizing<Vec<u8>>>,
@@ -30,6 +33,7 @@ struct Memo {
 #[derive(Default)]
 struct Inner {
     map: HashMap<String, Memo>,
+    bytes: usize,
     epoch: u64,
 }
 
@@ -60,15 +64,23 @@ impl RenderMemo {
         live_until: i64,
         body: &RawValue,
     ) {
+        let size = body.get().len();
+        if size > MAX_BODY {
+            return;
+        }
         let mut g = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         if g.epoch != epoch {
             return;
         }
-        if g.map.len() >= MAX_ENTRIES {
+        if g.bytes + size > MAX_BYTES {
             g.map.clear();
+            g.bytes = 0;
         }
         let memo = Memo { source: Arc::downgrade(source), live_until, body: body.to_owned() };
-        g.map.insert(path.to_owned(), memo);
+        g.bytes += size;
+        if let Some(old) = g.map.insert(path.to_owned(), memo) {
+            g.bytes -= old.body.get().len();
+        }
     }
 
     /// Forgets every memo (seal, restore).
@@ -76,6 +88,7 @@ impl RenderMemo {
         let mut g = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         g.epoch = g.epoch.wrapping_add(1);
         g.map.clear();
+        g.bytes = 0;
     }
 }
 
@@ -101,6 +114,23 @@ mod tests {
         let rewritten = plain("a");
         assert!(m.get("p", &rewritten, 0).is_none(), "another record, even with equal bytes");
         assert!(m.get("q", &a, 0).is_none());
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let m = RenderMemo::default();
+        let a = plain("a");
+        let big = format!("\"{}\"", "x".repeat(MAX_BODY));
+        m.fill(m.epoch(), "big", &a, i64::MAX, &raw(&big));
+        assert!(m.get("big", &a, 0).is_none(), "bodies over MAX_BODY are not kept");
+        let body = format!("\"{}\"", "x".repeat(MAX_BODY - 2));
+        for i in 0..(MAX_BYTES / MAX_BODY + 2) {
+            m.fill(m.epoch(), &format!("k{i}"), &a, i64::MAX, &raw(&body));
+            m.fill(m.epoch(), &format!("k{i}"), &a, i64::MAX, &raw(&body)); // replace, not add
+        }
+        let g = m.inner.read().unwrap();
+        assert!(g.bytes <= MAX_BYTES, "{} bytes held", g.bytes);
+        assert_eq!(g.bytes, g.map.len() * MAX_BODY);
     }
 
     #[test]
