@@ -98,7 +98,8 @@ async fn bad_certificate_or_key_files_stop_start_up() {
     let other = TestPki::new();
     let start = |tls: TlsSettings| async move {
         // TLS is checked before the database is touched, so none is needed here.
-        let mut settings = Settings::local(SecretString::from("postgres://no-database.invalid/none"));
+        let mut settings =
+            Settings::local(SecretString::from("postgres://no-database.invalid/none"));
         settings.http.tls = Some(tls);
         match Application::build(settings).await {
             Ok(_) => panic!("start-up must fail"),
