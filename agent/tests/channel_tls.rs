@@ -222,7 +222,23 @@ impl Agent {
 }
 
 impl Drop for Agent {
+    // Drop cannot await: blocking this test's thread while the agent stops is the intent.
+    #[allow(clippy::disallowed_methods)]
     fn drop(&mut self) {
+        // SIGTERM first: the agent stops its coffer-server on the way out, which a SIGKILL
+        // would leave running as an orphan after the test.
+        if !matches!(self.0.try_wait(), Ok(None)) {
+            return; // already exited and reaped: its pid may belong to someone else now
+        }
+        let pid = self.0.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if !matches!(self.0.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
