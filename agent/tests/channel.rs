@@ -9,244 +9,33 @@
 
 mod support;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{Path as UrlPath, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use coffer_agent::provision::policies;
-use coffer_node_api::commands::{
-    CommandBatch, CommandBody, CommandOutput, CommandResult, NodeCommand,
-};
-use coffer_node_api::heartbeat::{Heartbeat, HeartbeatResponse};
+use coffer_node_api::commands::{CommandBody, CommandOutput, CommandResult, NodeCommand};
 use coffer_node_api::msp::{public_key_b64, MspBundle, SignedBundle};
 use coffer_node_api::seal::ReplyKey;
-use coffer_node_api::{BootstrapDocument, RegisterNodeRequest};
+use coffer_node_api::BootstrapDocument;
 use ed25519_dalek::SigningKey;
-use serde_json::{json, Value};
-use tokio::sync::Notify;
+use serde_json::Value;
 use uuid::Uuid;
 
+use support::fake_cp::{serve_http, AgentProcess, Cp, CREDENTIAL, JOIN_TOKEN};
 use support::vault_http::call;
 
-const JOIN_TOKEN: &str = "cjt_channel_test_join_token";
-const CREDENTIAL: &str = "cfn_channel_test_node_credential";
 const ADVERTISE: &str = "http://node-0.c-test.coffer.example:8200";
 
-/// What the fake control plane has seen and what it will hand out.
-#[derive(Default)]
-struct Seen {
-    registrations: usize,
-    /// Registrations still to answer with 503 (the agent must retry without restarting).
-    failing_registrations: usize,
-    unauthorized: usize,
-    /// Polls still to answer with 503 (the agent must back off and retry).
-    failing_polls: usize,
-    polls: usize,
-    queue: Vec<NodeCommand>,
-    results: HashMap<Uuid, CommandResult>,
-    heartbeats: Vec<Heartbeat>,
-}
-
-struct Cp {
-    seen: Mutex<Seen>,
-    queued: Notify,
-}
-
-impl Cp {
-    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
-        self.seen.lock().unwrap()
-    }
-
-    fn send(&self, cmd: NodeCommand) {
-        self.seen().queue.push(cmd);
-        self.queued.notify_one();
-    }
-
-    async fn result(&self, id: Uuid) -> CommandResult {
-        support::eventually("a command result", Duration::from_secs(60), || async {
-            self.seen().results.get(&id).cloned()
-        })
-        .await
-    }
-
-    fn heartbeats(&self) -> usize {
-        self.seen().heartbeats.len()
-    }
-}
-
-fn authorized(cp: &Cp, headers: &HeaderMap) -> bool {
-    let ok = headers.get("authorization").and_then(|v| v.to_str().ok())
-        == Some(&format!("Bearer {CREDENTIAL}"));
-    if !ok {
-        cp.seen().unauthorized += 1;
-    }
-    ok
-}
-
-async fn register(
-    State(cp): State<Arc<Cp>>,
-    Json(req): Json<RegisterNodeRequest>,
-) -> (StatusCode, Json<Value>) {
-    let mut seen = cp.seen();
-    if seen.failing_registrations > 0 {
-        seen.failing_registrations -= 1;
-        let err = json!({"error": {"code": "unavailable", "message": "try again"}});
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(err));
-    }
-    seen.registrations += 1;
-    if req.join_token.expose() != JOIN_TOKEN || seen.registrations > 1 {
-        let err =
-            json!({"error": {"code": "unauthenticated", "message": "invalid or used join token"}});
-        return (StatusCode::UNAUTHORIZED, Json(err));
-    }
-    let ok = json!({"cluster_id": req.cluster_id, "node_index": req.node_index, "node_credential": CREDENTIAL});
-    (StatusCode::OK, Json(ok))
-}
-
-async fn poll(
-    State(cp): State<Arc<Cp>>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, u64>>,
-) -> Result<Json<CommandBatch>, StatusCode> {
-    if !authorized(&cp, &headers) {
-        return Err(StatusCode::UNAUTHORIZED);
-    }
-    {
-        let mut seen = cp.seen();
-        seen.polls += 1;
-        if seen.failing_polls > 0 {
-            seen.failing_polls -= 1;
-            return Err(StatusCode::SERVICE_UNAVAILABLE);
-        }
-    }
-    let wait = Duration::from_secs(q.get("wait_secs").copied().unwrap_or(0).min(30));
-    let deadline = Instant::now() + wait;
-    loop {
-        let commands = std::mem::take(&mut cp.seen().queue);
-        if !commands.is_empty() || Instant::now() >= deadline {
-            return Ok(Json(CommandBatch { commands }));
-        }
-        let _ = tokio::time::timeout_at(deadline.into(), cp.queued.notified()).await;
-    }
-}
-
-async fn result(
-    State(cp): State<Arc<Cp>>,
-    headers: HeaderMap,
-    UrlPath(id): UrlPath<Uuid>,
-    Json(r): Json<CommandResult>,
-) -> StatusCode {
-    if !authorized(&cp, &headers) {
-        return StatusCode::UNAUTHORIZED;
-    }
-    cp.seen().results.insert(id, r);
-    StatusCode::NO_CONTENT
-}
-
-async fn heartbeat(
-    State(cp): State<Arc<Cp>>,
-    headers: HeaderMap,
-    Json(hb): Json<Heartbeat>,
-) -> Result<Json<HeartbeatResponse>, StatusCode> {
-    if !authorized(&cp, &headers) {
-        return Err(StatusCode::UNAUTHORIZED);
-    }
-    cp.seen().heartbeats.push(hb);
-    Ok(Json(HeartbeatResponse { next_in_secs: 1 }))
-}
-
-async fn control_plane() -> (String, Arc<Cp>) {
-    let cp = Arc::new(Cp {
-        seen: Mutex::new(Seen { failing_polls: 2, failing_registrations: 1, ..Seen::default() }),
-        queued: Notify::new(),
-    });
-    let app = Router::new()
-        .route("/v1/nodes/register", post(register))
-        .route("/v1/nodes/commands", get(poll))
-        .route("/v1/nodes/commands/{id}/result", post(result))
-        .route("/v1/nodes/heartbeat", post(heartbeat))
-        .with_state(Arc::clone(&cp));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, cp)
-}
-
-/// The agent binary for the node in `dir`, its output appended to `dir/agent.log`.
-struct Agent {
-    child: Child,
-}
-
-impl Agent {
-    fn start(dir: &Path, moto: &support::Moto, listen: &str) -> Agent {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("agent.log"))
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_coffer-agent"))
-            .args(["run", "--user-data"])
-            .arg(dir.join("user-data.json"))
-            .arg("--server-bin")
-            .arg(support::server_bin())
-            .arg("--data-dir")
-            .arg(dir.join("node"))
-            .args(["--listen", listen, "--advertise-addr", ADVERTISE])
-            .args(["--instance-id", "i-0channel"])
-            .env("AWS_ENDPOINT_URL", &moto.url)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("COFFER_AGENT_LOG", "info,coffer_agent=debug")
-            .env(coffer_agent::audit_ship::INTERVAL_ENV, "1")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        Agent { child }
-    }
-
-    /// SIGTERM, then waits for a clean exit.
-    async fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        let status = support::eventually("the agent to exit", Duration::from_secs(40), || {
-            let s = self.child.try_wait().unwrap();
-            async move { s }
-        })
-        .await;
-        assert!(status.success(), "agent exit status {status}");
-    }
-}
-
-impl Drop for Agent {
-    // Drop cannot await: blocking this test's thread while the agent stops is the intent.
-    #[allow(clippy::disallowed_methods)]
-    fn drop(&mut self) {
-        // SIGTERM first: the agent stops its coffer-server on the way out, which a SIGKILL
-        // would leave running as an orphan after the test.
-        if !matches!(self.child.try_wait(), Ok(None)) {
-            return; // already exited and reaped: its pid may belong to someone else now
-        }
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while std::time::Instant::now() < deadline {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The agent for the node in `dir`, listening on `listen`.
+fn start_agent(dir: &Path, moto: &support::Moto, listen: &str) -> AgentProcess {
+    let args = ["--listen", listen, "--advertise-addr", ADVERTISE, "--instance-id", "i-0channel"];
+    let envs = [
+        ("COFFER_AGENT_LOG", "info,coffer_agent=debug"),
+        (coffer_agent::audit_ship::INTERVAL_ENV, "1"),
+    ];
+    AgentProcess::start(dir, moto, &args, &envs)
 }
 
 fn command(body: CommandBody) -> NodeCommand {
@@ -300,13 +89,14 @@ async fn document(
 async fn the_agent_serves_the_channel_at_most_once_and_stops_cleanly() {
     let moto = support::moto().await;
     let key = support::create_key(&moto).await;
-    let (cp_url, cp) = control_plane().await;
+    let cp = Cp::new(1, 2);
+    let cp_url = serve_http(&cp).await;
     let dir = tempfile::tempdir().unwrap();
     let signing = SigningKey::from_bytes(&rand::random());
     let doc = document(&moto, &key, &cp_url, &signing).await;
     std::fs::write(dir.path().join("user-data.json"), doc.to_user_data().unwrap()).unwrap();
     let listen = support::free_addr().to_string();
-    let agent = Agent::start(dir.path(), &moto, &listen);
+    let agent = start_agent(dir.path(), &moto, &listen);
 
     // Registered once; heartbeats report the advertised address and a serving leader.
     let hb = support::eventually(
@@ -440,7 +230,7 @@ async fn the_agent_serves_the_channel_at_most_once_and_stops_cleanly() {
 
     // Restart: no second registration, heartbeats resume, the journal still refuses old ids.
     let beats = cp.heartbeats();
-    let agent = Agent::start(dir.path(), &moto, &listen);
+    let agent = start_agent(dir.path(), &moto, &listen);
     support::eventually("heartbeats after the restart", Duration::from_secs(120), || async {
         (cp.heartbeats() > beats + 1).then_some(())
     })

@@ -6,6 +6,7 @@
 //! it with `cargo build -p coffer-server`).
 #![allow(dead_code)]
 
+pub mod fake_cp;
 pub mod vault_http;
 
 use std::path::PathBuf;
