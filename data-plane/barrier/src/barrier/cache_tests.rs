@@ -1,15 +1,8 @@
 //! The read cache seen through the barrier: every write path invalidates, and sealing or
 //! restoring leaves no plaintext behind.
 
+use super::tests::unsealed;
 use super::*;
-
-fn unsealed() -> (Barrier, RootKey) {
-    let barrier = Barrier::new(Store::open_in_memory().unwrap());
-    let root = RootKey::generate();
-    barrier.initialize(&root).unwrap();
-    barrier.unseal(&root).unwrap();
-    (barrier, root)
-}
 
 fn read(b: &Barrier, path: &str) -> Option<Vec<u8>> {
     b.get(path).unwrap()

@@ -4,7 +4,7 @@ use super::*;
 use crate::{error::SnapshotError, store::Area, test_util::TempDir};
 
 /// An initialized, unsealed in-memory barrier and its root key.
-fn unsealed() -> (Barrier, RootKey) {
+pub(super) fn unsealed() -> (Barrier, RootKey) {
     let barrier = Barrier::new(Store::open_in_memory().unwrap());
     let root = RootKey::generate();
     barrier.initialize(&root).unwrap();
